@@ -1,0 +1,28 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make demo   create .venv, install, solve a shipped example, print a summary, write the plan
+#   make test   create .venv, install with test extras, run the suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,highs]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/allocopt solve data/examples/quickstart.json --time-limit 10 --out quickstart.plan.json
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/allocopt bench --suite small
+
+clean:
+	rm -rf $(VENV) *.plan.json

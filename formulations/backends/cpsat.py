@@ -1,0 +1,116 @@
+"""OR-Tools CP-SAT back-end: the small interface the constraint families use.
+
+Linear families are written once against :class:`CpSatBackend`'s methods
+(``bool_var``, ``int_var``, ``add``, ``wsum``, ``add_ge_if``); capacity uses
+CP-SAT's native optional intervals and ``add_cumulative``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+#: CP-SAT status -> our status word, mapped once.
+STATUS = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.MODEL_INVALID: "invalid",
+    cp_model.UNKNOWN: "unknown",
+}
+
+
+def available() -> bool:
+    return True  # ortools is a runtime dependency
+
+
+class CpSatBackend:
+    """A CP-SAT model plus solver with the family interface."""
+
+    name = "cpsat"
+    native_cumulative = True
+    integer_coefficients = True
+
+    def __init__(self, seed: int = 0, workers: int = 1, log: bool = False):
+        self.model = cp_model.CpModel()
+        self.seed = seed
+        self.workers = workers
+        self.log = log
+        self.solver: cp_model.CpSolver | None = None
+
+    # -- building --------------------------------------------------------
+    def bool_var(self, name: str) -> Any:
+        return self.model.new_bool_var(name)
+
+    def int_var(self, lb: int, ub: int, name: str) -> Any:
+        return self.model.new_int_var(int(lb), int(ub), name)
+
+    def add(self, ct: Any) -> Any:
+        return self.model.add(ct)
+
+    @staticmethod
+    def wsum(terms: Iterable[tuple[Any, float]]) -> Any:
+        terms = list(terms)
+        if not terms:
+            return 0
+        return cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [int(c) for _, c in terms])
+
+    @staticmethod
+    def total(vs: Iterable[Any]) -> Any:
+        vs = list(vs)
+        return cp_model.LinearExpr.sum(vs) if vs else 0
+
+    def add_ge_if(self, expr: Any, rhs: int, lit: Any, big_m: int) -> None:
+        """``expr >= rhs`` whenever ``lit`` is true."""
+        self.model.add(expr >= rhs).only_enforce_if(lit)
+
+    def add_at_most_one(self, vs: list[Any]) -> None:
+        self.model.add_at_most_one(vs)
+
+    def optional_interval(self, start: Any, size: int, lit: Any, name: str) -> Any:
+        return self.model.new_optional_fixed_size_interval_var(start, size, lit, name)
+
+    def fixed_interval(self, start: int, size: int, name: str) -> Any:
+        return self.model.new_fixed_size_interval_var(start, size, name)
+
+    def add_cumulative(self, intervals: list[Any], demands: list[int], capacity: int) -> None:
+        self.model.add_cumulative(intervals, demands, capacity)
+
+    # -- objective and solving -------------------------------------------
+    def maximize(self, expr: Any) -> None:
+        self.model.maximize(expr)
+
+    def minimize(self, expr: Any) -> None:
+        self.model.minimize(expr)
+
+    def hint(self, values: dict[Any, int]) -> None:
+        self.model.clear_hints()
+        for var, val in values.items():
+            self.model.add_hint(var, int(val))
+
+    def solve(self, time_limit: float) -> str:
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.01, float(time_limit))
+        solver.parameters.random_seed = int(self.seed)
+        solver.parameters.num_workers = int(self.workers)
+        solver.parameters.log_search_progress = bool(self.log)
+        self.solver = solver
+        return STATUS.get(solver.solve(self.model), "unknown")
+
+    def value(self, var: Any) -> int:
+        assert self.solver is not None
+        return int(self.solver.value(var))
+
+    def objective_value(self) -> float:
+        assert self.solver is not None
+        return float(self.solver.objective_value)
+
+    def best_bound(self) -> float:
+        assert self.solver is not None
+        return float(self.solver.best_objective_bound)
+
+    def stats(self) -> dict[str, Any]:
+        proto = self.model.proto
+        return {"variables": len(proto.variables), "constraints": len(proto.constraints)}

@@ -1,0 +1,152 @@
+"""Energy (PROBLEM.md hard constraint 7 and the cost).
+
+With P[j,k] the dynamic kW of one replica of job j in power group k (region
+g), idle[n] a node's idle kW, and the background (fixed jobs) already drawn:
+
+    a[j,n] <= active[n] <= sum_j a[j,n]              (active = hosts a replica)
+    pue_g * (sum_{j,k in g} P[j,k] * sum_{s <= t < s+d_j} q[j,k,s]
+             + sum_{n in g} idle[n] * active[n]) + background[g,t] <= power_cap[g,t]
+    slot_hours * pue_g * (sum P[j,k] * d_j * q[j,k,s] + H * sum idle[n] * active[n])
+             + background_energy[g] <= energy_budget[g]
+
+Powers are scaled to integer watts, coefficients rounded up and caps down,
+so the model never accepts a plan the exact rule rejects.
+
+Cost terms (currency, before integer scaling):
+
+    dynamic:    P[j,k] * q[j,k,s] * sum_{t=s}^{s+d_j-1} cost_rate[g,t]
+    activation: active[n] * (idle[n] * sum_t cost_rate[g,t] + cost_per_slot[n] * H)
+
+with ``cost_rate = pue * slot_hours * (price + carbon_price * carbon / 1000)``,
+so energy cost, carbon cost and node cost of PROBLEM.md are exact.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .replication import node_users
+from .scope import Scope
+from .variables import Variables
+
+#: Power is modelled in watts (1 kW = 1000 units).
+POWER_SCALE = 1000.0
+
+
+def add_energy(m: Any, scope: Scope, x: Variables) -> None:
+    p = scope.prep
+    users = node_users(scope)
+    for n, v in x.active.items():
+        js = users.get(n, [])
+        for j in js:
+            m.add(x.a[j][n] <= v)
+        m.add(v <= m.total(x.a[j][n] for j in js))
+    if scope.symmetric:
+        _break_symmetry(m, scope, x)
+    for g in range(p.G):
+        if np.isfinite(p.power_cap[g]).any():
+            _power_cap(m, scope, x, g)
+        if np.isfinite(p.energy_budget[g]):
+            _budget(m, scope, x, g)
+
+
+def _break_symmetry(m: Any, scope: Scope, x: Variables) -> None:
+    """Identical nodes (copies of one entry) are used in index order."""
+    p = scope.prep
+    for c in range(p.C):
+        lo, cnt = int(p.class_first[c]), int(p.class_count[c])
+        chain = [x.active[n] for n in range(lo, lo + cnt) if n in x.active]
+        if len(chain) == cnt:
+            for u, v in zip(chain, chain[1:]):
+                m.add(u >= v)
+
+
+def _load_terms(scope: Scope, x: Variables, g: int) -> tuple[list, list, np.ndarray]:
+    """(job terms by slot, idle terms, upper bound of job load by slot) of
+    region g, in scaled watts."""
+    p = scope.prep
+    by_slot: list[list[tuple[Any, int]]] = [[] for _ in range(p.H)]
+    upper = np.zeros(p.H)
+    for j in scope.jobs:
+        d = int(p.duration[j])
+        R = int(p.replicas[j])
+        peak = 0
+        span = np.zeros(p.H, dtype=bool)
+        for k, grp in enumerate(x.groups[j]):
+            if grp.region != g or grp.power_kw <= 0:
+                continue
+            w = math.ceil(grp.power_kw * POWER_SCALE - 1e-9)
+            peak = max(peak, w * R)
+            for s in scope.starts[j]:
+                var, mult = x.replicas_at(scope, j, k, int(s))
+                span[int(s):int(s) + d] = True
+                for t in range(int(s), int(s) + d):
+                    by_slot[t].append((var, w * mult))
+        upper += peak * span  # a job runs once: at most R replicas at its peak power
+    idle = [(v, math.ceil(p.idle_kw[n] * POWER_SCALE - 1e-9)) for n, v in x.active.items()
+            if p.node_region[n] == g and p.idle_kw[n] > 0]
+    return by_slot, idle, upper
+
+
+def _power_cap(m: Any, scope: Scope, x: Variables, g: int) -> None:
+    p = scope.prep
+    by_slot, idle, upper = _load_terms(scope, x, g)
+    idle_max = sum(c for _, c in idle)
+    bg = scope.bg_power[g] if scope.bg_power is not None else np.zeros(p.H)
+    for t in range(p.H):
+        cap = p.power_cap[g, t]
+        if not np.isfinite(cap):
+            continue
+        rhs = math.floor(max(0.0, (cap - bg[t]) / p.pue[g]) * POWER_SCALE + 1e-9)
+        terms = by_slot[t]
+        # Never binding when everything that could run here fits anyway.
+        if idle_max + upper[t] <= rhs:
+            continue
+        m.add(m.wsum(terms + idle) <= rhs)
+
+
+def _budget(m: Any, scope: Scope, x: Variables, g: int) -> None:
+    p = scope.prep
+    terms = []
+    f = p.pue[g] * p.slot_hours * POWER_SCALE
+    for j in scope.jobs:
+        d = int(p.duration[j])
+        for k, grp in enumerate(x.groups[j]):
+            if grp.region != g or grp.power_kw <= 0:
+                continue
+            w = math.ceil(grp.power_kw * d * f - 1e-9)
+            for s in scope.starts[j]:
+                var, mult = x.replicas_at(scope, j, k, int(s))
+                terms.append((var, w * mult))
+    for n, v in x.active.items():
+        if p.node_region[n] == g and p.idle_kw[n] > 0:
+            terms.append((v, math.ceil(p.idle_kw[n] * p.H * f - 1e-9)))
+    bg = float(scope.bg_energy[g]) if scope.bg_energy is not None else 0.0
+    rhs = math.floor(max(0.0, p.energy_budget[g] - bg) * POWER_SCALE + 1e-9)
+    if terms:
+        m.add(m.wsum(terms) <= rhs)
+
+
+def cost_terms(scope: Scope, x: Variables) -> list[tuple[Any, float]]:
+    """Energy, carbon and node cost terms (variable, currency)."""
+    p = scope.prep
+    out = []
+    for j in scope.jobs:
+        d = int(p.duration[j])
+        for k, grp in enumerate(x.groups[j]):
+            if grp.power_kw == 0:
+                continue
+            g = grp.region
+            for s in scope.starts[j]:
+                s = int(s)
+                var, mult = x.replicas_at(scope, j, k, s)
+                c = grp.power_kw * (p.cum_cost[g, s + d] - p.cum_cost[g, s]) * mult
+                if c:
+                    out.append((var, c))
+    for n, v in x.active.items():
+        if p.activation_cost[n]:
+            out.append((v, float(p.activation_cost[n])))
+    return out

@@ -1,0 +1,144 @@
+"""What one model covers: free jobs, their starts and nodes, and the background.
+
+The full model frees every job that can be placed at all. A
+large-neighbourhood step frees a few jobs of a current plan and keeps the
+rest fixed: their capacity use, regional power and energy, active nodes and
+start times become the *background* the free jobs must fit around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizer.prepared import Prepared
+
+
+@dataclass
+class Scope:
+    """Index sets and background of one model (see module docstring)."""
+
+    prep: Prepared
+    jobs: list[int]
+    starts: dict[int, np.ndarray]
+    nodes: dict[int, np.ndarray]
+    must_place: set[int] = field(default_factory=set)
+    fixed_start: dict[int, int] = field(default_factory=dict)
+    fixed_nodes: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    bg_active: np.ndarray | None = None  # (N,) bool
+    bg_power: np.ndarray | None = None  # (G, H) facility kW
+    bg_energy: np.ndarray | None = None  # (G,) kWh
+    symmetric: bool = True  # identical nodes are interchangeable (no background)
+
+    @property
+    def model_nodes(self) -> np.ndarray:
+        """Every node some free job may use, sorted."""
+        if not self.jobs:
+            return np.zeros(0, dtype=int)
+        return np.unique(np.concatenate([self.nodes[j] for j in self.jobs]))
+
+    def size_estimate(self) -> int:
+        """Variables plus constraint terms, before building (cheap)."""
+        p = self.prep
+        total = 0
+        for j in self.jobs:
+            S = len(self.starts[j])
+            k = len(self.nodes[j])
+            groups = len(np.unique(p.node_region[self.nodes[j]])) + 1
+            total += S * (2 + groups) + k * (2 + p.R) + S * int(p.duration[j]) * np.isfinite(
+                p.power_cap).any()
+        return int(total)
+
+
+def full_scope(prep: Prepared) -> Scope:
+    """Every job that can be placed at all, nothing fixed."""
+    free = [j for j in range(prep.J) if j not in prep.static_reasons]
+    return _build(prep, free, {}, {}, None)
+
+
+def neighbourhood_scope(prep: Prepared, start: np.ndarray, nodes: dict[int, tuple[int, ...]],
+                        free: set[int], fresh_per_class: int = 4) -> Scope:
+    """Free the jobs in ``free``; every other placed job stays as it is.
+
+    ``start`` (-1 when unplaced) and ``nodes`` describe the current plan.
+    """
+    fixed = {j: int(start[j]) for j in range(prep.J) if start[j] >= 0 and j not in free}
+    fixed_nodes = {j: nodes[j] for j in fixed}
+    cand = [j for j in sorted(free) if j not in prep.static_reasons]
+    return _build(prep, cand, fixed, fixed_nodes, fresh_per_class)
+
+
+def _build(prep: Prepared, cand: list[int], fixed: dict[int, int],
+           fixed_nodes: dict[int, tuple[int, ...]], fresh_per_class: int | None) -> Scope:
+    p = prep
+    bg_active = np.zeros(p.N, dtype=bool)
+    bg_power = np.zeros((p.G, p.H))
+    bg_energy = np.zeros(p.G)
+    for j, s in fixed.items():
+        d = int(p.duration[j])
+        P = p.class_power(j)
+        for n in fixed_nodes[j]:
+            c = p.node_class[n]
+            g = p.class_region[c]
+            bg_power[g, s:s + d] += p.pue[g] * P[c]
+            bg_active[n] = True
+    for n in np.flatnonzero(bg_active):
+        c = p.node_class[n]
+        g = p.class_region[c]
+        bg_power[g] += p.pue[g] * p.class_idle[c]
+    bg_energy = bg_power.sum(axis=1) * p.slot_hours
+
+    free_set = set(cand)
+    jobs, starts, nodes, must = [], {}, {}, set()
+    for j in p.topo_order:
+        if j not in free_set:
+            continue
+        # A predecessor neither fixed-placed nor free: the job cannot run.
+        if any(q not in fixed and q not in free_set for q in p.preds[j]):
+            continue
+        if any(q in free_set and q not in starts for q in p.preds[j]):
+            continue  # its free predecessor was dropped
+        d = int(p.duration[j])
+        es = int(p.earliest_start[j])
+        for q in p.preds[j]:
+            if q in fixed:
+                es = max(es, fixed[q] + int(p.duration[q]))
+        ls = int(p.latest_start[j])
+        for s in p.succs[j]:
+            if s in fixed:
+                ls = min(ls, fixed[s] - d)
+                must.add(j)
+        if es > ls:
+            continue
+        classes = p.eligible_classes(j)
+        st = np.arange(es, ls + 1)
+        free_win = p.window_free(classes, d, st)  # (k, S)
+        cls_ok = free_win.any(axis=1)
+        classes, free_win = classes[cls_ok], free_win[cls_ok]
+        if len(classes) == 0:
+            continue
+        node_list = []
+        counts = np.zeros(len(st), dtype=int)
+        for c, fw in zip(classes, free_win):
+            lo, cnt = int(p.class_first[c]), int(p.class_count[c])
+            members = np.arange(lo, lo + cnt)
+            if fresh_per_class is not None:
+                on = members[bg_active[lo:lo + cnt]]
+                off = members[~bg_active[lo:lo + cnt]][:fresh_per_class]
+                members = np.concatenate([on, off])
+            node_list.append(members)
+            counts += fw * len(members)
+        R = int(p.replicas[j])
+        st = st[counts >= R]
+        if len(st) == 0:
+            continue
+        jobs.append(j)
+        starts[j] = st
+        nodes[j] = np.sort(np.concatenate(node_list))
+    return Scope(
+        prep=p, jobs=jobs, starts=starts, nodes=nodes, must_place=must & set(jobs),
+        fixed_start=fixed, fixed_nodes=fixed_nodes,
+        bg_active=bg_active, bg_power=bg_power, bg_energy=bg_energy,
+        symmetric=not fixed,
+    )

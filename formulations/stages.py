@@ -1,0 +1,187 @@
+"""Building the model and solving the lexicographic objective stage by stage.
+
+Stages (PROBLEM.md, Objective):
+
+1. ``required``: maximise the number of required jobs placed (all of them
+   unless the problem is infeasible);
+2. one stage per priority tier, from the highest: maximise the tier's placed
+   value, then fix it (``>=`` the value reached) for the later stages;
+3. ``cost``: minimise energy + carbon + tardiness + node cost.
+
+``weighted`` mode has one stage after ``required``: maximise value - cost.
+
+Each stage is hinted with the previous stage's solution (the greedy plan for
+the first), so every stage starts from a complete feasible assignment. Each
+stage gets ``tier_share`` of the time left (the last gets all of it); time
+a stage does not use flows to the next.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from optimizer.params import SolveParams
+from optimizer.problem import Problem
+
+from .capacity import add_capacity
+from .energy import add_energy, cost_terms
+from .priority import required_terms, tier_terms, value_terms
+from .replication import add_replication
+from .scaling import cost_scale, to_int, value_scale
+from .scope import Scope
+from .timing import add_timing, tardiness_terms
+from .variables import Variables, make_variables
+
+
+@dataclass
+class Stage:
+    name: str
+    sense: str  # "max" or "min"
+    terms: list[tuple[Any, int]]
+    scale: float
+    tier: int | None = None
+    status: str = "not run"
+    value: float | None = None  # in real units
+    bound: float | None = None  # in real units
+    seconds: float = 0.0
+
+
+def build(backend: Any, scope: Scope) -> Variables:
+    """Create the variables and add every constraint family, in this order.
+
+    Timing first (it creates the start links the capacity intervals use);
+    replication before energy (energy reads the power groups).
+    """
+    x = make_variables(backend, scope)
+    add_timing(backend, scope, x)
+    add_replication(backend, scope, x)
+    add_capacity(backend, scope, x)
+    add_energy(backend, scope, x)
+    return x
+
+
+def make_stages(problem: Problem, scope: Scope, x: Variables) -> list[Stage]:
+    """The objective stages of ``problem`` over ``scope`` (integer terms)."""
+    p = scope.prep
+    stages: list[Stage] = []
+    req = required_terms(scope, x)
+    if req and not all(j in scope.must_place for j in scope.jobs if p.required[j]):
+        stages.append(Stage("required", "max", req, 1.0))
+    costs = cost_terms(scope, x) + tardiness_terms(scope, x)
+    max_cost = _cost_upper_bound(scope, x, costs)
+    if problem.objective.mode == "weighted":
+        vals = value_terms(scope, x)
+        scale = cost_scale(max_cost + sum(v for _, v in vals))
+        terms = [(v, to_int(c, scale)) for v, c in vals] + [(v, -to_int(c, scale)) for v, c in costs]
+        stages.append(Stage("weighted", "max", [t for t in terms if t[1]], scale))
+        return stages
+    for tier in p.tiers:
+        vals = tier_terms(scope, x, tier)
+        if not vals:
+            continue
+        vs = value_scale(np.array([c for _, c in vals]))
+        stages.append(Stage(f"tier {tier}", "max", [(v, to_int(c, vs)) for v, c in vals], vs, tier))
+    scale = cost_scale(max_cost)
+    stages.append(Stage("cost", "min", [(v, to_int(c, scale)) for v, c in costs if to_int(c, scale)],
+                        scale))
+    return stages
+
+
+def _cost_upper_bound(scope: Scope, x: Variables, costs: list[tuple[Any, float]]) -> float:
+    # Each job starts once: at most R replicas at its dearest option, plus
+    # every activation cost.
+    p = scope.prep
+    per_var = {id(v): abs(c) for v, c in costs}
+    total = sum(abs(float(p.activation_cost[n])) for n in x.active)
+    for j in scope.jobs:
+        opts = [per_var.get(id(v), 0.0) for v in x.y[j].values()]
+        if j in x.q:
+            opts += [per_var.get(id(v), 0.0) for v in x.q[j].values()]
+        total += int(p.replicas[j]) * max(opts, default=0.0) + max(
+            [per_var.get(id(v), 0.0) for v in x.y[j].values()], default=0.0)
+    return total
+
+
+def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
+               params: SolveParams, deadline: float) -> dict[Any, int]:
+    """Solve ``stages`` in order; returns the final values of every variable.
+
+    The returned values are the best solution found; when a stage finds
+    nothing (time out), the previous solution stands and the stage's
+    objective is fixed at that solution's value.
+    """
+    current = dict(hint)
+    all_vars = x.all_vars()
+    for i, st in enumerate(stages):
+        left = deadline - time.perf_counter()
+        if left <= 0.02:
+            break
+        limit = left if i == len(stages) - 1 else left * params.tier_share
+        expr = m.wsum(st.terms)
+        (m.maximize if st.sense == "max" else m.minimize)(expr)
+        m.hint(current)
+        t0 = time.perf_counter()
+        status = m.solve(limit)
+        st.seconds = time.perf_counter() - t0
+        st.status = status
+        if status in ("optimal", "feasible"):
+            current = {v: m.value(v) for v in all_vars}
+            achieved = int(round(m.objective_value()))
+            bound = m.best_bound()
+            st.bound = bound / st.scale
+        else:
+            achieved = sum(c * current.get(v, 0) for v, c in st.terms)
+            st.bound = None
+        st.value = achieved / st.scale
+        if i < len(stages) - 1 and st.terms:
+            if st.sense == "max":
+                m.add(expr >= achieved)
+            else:
+                m.add(expr <= achieved)
+    return current
+
+
+def bound_of(problem: Problem, stages: list[Stage]) -> dict[str, Any] | None:
+    """The plan's ``bound`` from the stages' proven bounds (real units).
+
+    Lexicographic: ``{"placed_value_by_priority": {tier: upper bound},
+    "cost": lower bound}``; a tier or cost whose stage did not report a bound
+    is left out. Weighted: ``{"objective": upper bound}``.
+    """
+    if problem.objective.mode == "weighted":
+        st = next((s for s in stages if s.name == "weighted"), None)
+        return None if st is None or st.bound is None else {"objective": st.bound}
+    tiers = {str(s.tier): s.bound for s in stages if s.tier is not None and s.bound is not None}
+    out: dict[str, Any] = {"placed_value_by_priority": tiers}
+    cost = next((s for s in stages if s.name == "cost"), None)
+    if cost is not None and cost.bound is not None:
+        out["cost"] = max(0.0, cost.bound) if cost.bound > -1e-9 else cost.bound
+    return out
+
+
+def gap_of(problem: Problem, metrics: dict[str, Any], bound: dict[str, Any] | None) -> float | None:
+    """Largest relative gap between a plan's metrics and a bound (0 = proven)."""
+    if not bound:
+        return None
+
+    def rel(a: float, b: float) -> float:
+        den = max(abs(a), abs(b))
+        return 0.0 if den < 1e-12 else max(0.0, abs(a - b) / den)
+
+    gaps = []
+    if "objective" in bound:
+        gaps.append(rel(metrics["placed_value"] - metrics["cost"], bound["objective"]))
+    for tier, ub in bound.get("placed_value_by_priority", {}).items():
+        got = metrics["placed_value_by_priority"].get(tier, 0.0)
+        gaps.append(rel(got, max(ub, got)))
+    if "cost" in bound:
+        gaps.append(rel(metrics["cost"], min(bound["cost"], metrics["cost"])))
+    if not gaps:
+        return None
+    g = max(gaps)
+    return 0.0 if g < 1e-9 else (g if math.isfinite(g) else None)

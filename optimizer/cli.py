@@ -1,0 +1,446 @@
+"""The ``allocopt`` command line: a thin layer over the library.
+
+It parses arguments, calls :func:`optimizer.solve` / :func:`optimizer.validate`,
+prints a short summary with rich and writes the plan. It holds no modelling.
+
+Adding a command is one function::
+
+    @app.command()
+    def report(plan: Path) -> None:
+        \"\"\"One-line help.\"\"\"
+        ...
+
+Bad input is reported by raising :class:`~optimizer.errors.ProblemError`
+(or calling :func:`fail`): the app prints every message to stderr and exits
+with :data:`EXIT_BAD_INPUT`. Any other exception becomes a one-line error and
+:data:`EXIT_ERROR` (the traceback only with ``--debug``). Commands return
+their own exit code by raising ``typer.Exit(code)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from typer.core import TyperGroup
+
+from .errors import ProblemError
+from .formats import load_problem, read_data, write_json
+from .params import SolveParams
+from .plan import Plan, SolveStatus
+from .problem import Problem
+from .solve import solve, solvers
+from .validate import RULES, Violation, compute_metrics, is_valid, validate
+
+#: Exit codes (documented in ``--help``).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_BAD_INPUT = 2
+EXIT_INFEASIBLE = 3
+
+MAX_UNPLACED_SHOWN = 10
+_DEBUG_KEY = "allocopt.debug"
+
+EXIT_CODES_HELP = """\
+Exit codes: 0 valid plan, every required job placed; 1 unexpected error, no
+valid plan found (status "unknown") or, for validate, a plan that breaks a rule;
+2 bad input (problem, plan, params file or option values; every message is
+printed to stderr); 3 infeasible: a required job cannot be placed (the plan is
+still written; for validate, a plan whose status says "infeasible" and whose
+only violations are unplaced required jobs)."""
+
+
+# ---------------------------------------------------------------------------
+# Error handling shared by every command
+# ---------------------------------------------------------------------------
+
+
+class _Group(TyperGroup):
+    """Maps exceptions of any command to exit codes, without tracebacks."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProblemError as e:
+            _print_errors(e.errors)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Exception as e:
+            # typer's (or click's) own signals: usage errors, Exit, Abort.
+            if type(e).__module__.split(".")[0] in ("typer", "click"):
+                raise
+            if ctx.meta.get(_DEBUG_KEY):
+                raise
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            _err(f"error: {type(e).__name__}: {first}" if first else f"error: {type(e).__name__}")
+            _err("(run with --debug for the traceback)")
+            raise typer.Exit(EXIT_ERROR) from None
+
+
+def _set_debug(ctx: typer.Context, value: bool) -> bool:
+    # ctx.meta is shared by the group's and every sub-command's context.
+    if value:
+        ctx.meta[_DEBUG_KEY] = True
+    _setup_logging(bool(ctx.meta.get(_DEBUG_KEY)))
+    return value
+
+
+#: ``--debug``: usable as ``allocopt --debug CMD`` and, for commands that
+#: declare it, as ``allocopt CMD --debug``.
+DebugOption = Annotated[
+    bool,
+    typer.Option("--debug", help="Show tracebacks and debug logs.", callback=_set_debug),
+]
+
+
+def _err(line: str) -> None:
+    """One plain line on stderr (no markup, no wrapping)."""
+    print(line, file=sys.stderr)
+
+
+def _print_errors(messages: Sequence[str]) -> None:
+    for m in messages or ["bad input"]:
+        _err("error: " + " ".join(str(m).split()))  # one message, one line
+
+
+def fail(*messages: str) -> NoReturn:
+    """Report bad input: every message on stderr, exit :data:`EXIT_BAD_INPUT`."""
+    raise ProblemError(list(messages))
+
+
+class _FirstLineFormatter(logging.Formatter):
+    """Log records as one line: tracebacks stay out unless ``--debug``."""
+
+    def __init__(self, debug: bool):
+        super().__init__("%(levelname)s: %(name)s: %(message)s")
+        self.debug = debug
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if self.debug else text.splitlines()[0]
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return super().formatException(ei) if self.debug else ""
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to the *current* ``sys.stderr`` (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
+def _setup_logging(debug: bool) -> None:
+    root = logging.getLogger()
+    mine = [h for h in root.handlers if isinstance(h, _StderrHandler)]
+    if root.handlers and not mine:
+        return  # someone (an embedding program, pytest) configured logging
+    handler = mine[0] if mine else _StderrHandler()
+    handler.setFormatter(_FirstLineFormatter(debug))
+    if not mine:
+        root.addHandler(handler)
+    for name in ("optimizer", "formulations", "benchmarks"):
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="allocopt",
+    help="Plan where and when AI compute jobs run (regions, nodes, time slots, energy).\n\n"
+    + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("allocopt")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            text = "unknown"
+        typer.echo(f"allocopt {text}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    debug: DebugOption = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_version,
+                     is_eager=True),
+    ] = False,
+) -> None:
+    """Plan where and when AI compute jobs run."""
+
+
+# ---------------------------------------------------------------------------
+# solve
+# ---------------------------------------------------------------------------
+
+
+@app.command("solve", epilog=EXIT_CODES_HELP)
+def solve_cmd(
+    problem: Annotated[Path, typer.Argument(help="Problem file (.json, .yaml or .yml).")],
+    solver: Annotated[
+        str, typer.Option("--solver", help="Planner name; see `allocopt solvers`.")
+    ] = "cpsat",
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Seconds for the whole solve (> 0).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Solver threads (>= 1).")] = None,
+    params: Annotated[
+        Path | None,
+        typer.Option("--params", help="TOML file with solver parameters ([solve] table)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o",
+                     help="Where to write the plan JSON [default: ./<problem stem>.plan.json]."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Solve a problem and write the plan as JSON."""
+    errors: list[str] = []
+    loaded: Problem | None = None
+    try:
+        loaded = load_problem(problem)
+    except ProblemError as e:
+        errors += e.errors
+    try:
+        base = SolveParams.from_file(params) if params is not None else SolveParams()
+        overrides = {"time_limit": time_limit, "seed": seed, "workers": workers}
+        solve_params = SolveParams(
+            **{**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
+        ).checked()
+    except ProblemError as e:
+        errors += [m if m.startswith("params") else f"solve parameters: {m}" for m in e.errors]
+    known = solvers()
+    if solver not in known:
+        errors.append(f"--solver: unknown solver {solver!r} (known: {', '.join(known)})")
+    out_path = out if out is not None else Path.cwd() / f"{problem.stem}.plan.json"
+    if out_path.is_dir():
+        errors.append(f"--out: {str(out_path)!r} is a directory")
+    elif not out_path.parent.is_dir():
+        errors.append(f"--out: directory {str(out_path.parent)!r} does not exist")
+    if errors:
+        fail(*errors)
+    assert loaded is not None
+
+    plan = solve(loaded, solver=solver, params=solve_params)
+    write_json(plan.to_dict(), out_path)
+
+    if not quiet:
+        console = Console(highlight=False)
+        print_summary(console, loaded, plan)
+        console.print(f"Plan written to {escape(str(out_path))}", soft_wrap=True)
+
+    if plan.status == SolveStatus.INFEASIBLE:
+        if not quiet:
+            _err("infeasible: a required job cannot be placed (see the unplaced reasons)")
+        raise typer.Exit(EXIT_INFEASIBLE)
+    if plan.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+        _err(f"no valid plan found (status {plan.status})")
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_OK)
+
+
+def _fmt(x: Any) -> str:
+    """A number for humans: thousands separators, a few decimals."""
+    if x is None:
+        return "-"
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    if isinstance(x, int) or float(x).is_integer():
+        return f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:,.1f}"
+    if abs(x) >= 1:
+        return f"{x:,.2f}"
+    return f"{x:.4g}"
+
+
+def tier_rows(problem: Problem, plan: Plan) -> list[tuple[int, int, int, float, float]]:
+    """Per priority tier, highest first: (tier, placed, unplaced, placed value, total value)."""
+    placed = plan.placed_ids
+    rows = []
+    for tier in problem.tiers:
+        jobs = [j for j in problem.jobs if j.priority == tier]
+        done = [j for j in jobs if j.id in placed]
+        rows.append((tier, len(done), len(jobs) - len(done),
+                     float(sum(j.value for j in done)), float(sum(j.value for j in jobs))))
+    return rows
+
+
+def print_summary(console: Console, problem: Problem, plan: Plan,
+                  metrics: dict[str, Any] | None = None) -> None:
+    """The human summary of a plan: status, tiers, energy and cost, unplaced jobs."""
+    m = plan.metrics if metrics is None else metrics
+    console.print(
+        f"[bold]{escape(plan.problem or problem.name)}[/]: status [bold]{plan.status}[/], "
+        f"solver {escape(plan.solver)}", soft_wrap=True)
+    if plan.fallback:
+        console.print(f"fallback: {escape(plan.fallback)}", soft_wrap=True)
+
+    tiers = Table(title="Jobs by priority tier", title_justify="left")
+    for col in ("tier", "placed", "unplaced", "placed value", "total value"):
+        tiers.add_column(col, justify="right")
+    for tier, n_in, n_out, v_in, v_tot in tier_rows(problem, plan):
+        tiers.add_row(str(tier), str(n_in), str(n_out), _fmt(v_in), _fmt(v_tot))
+    console.print(tiers)
+    required = [j.id for j in problem.jobs if j.required]
+    if required:
+        n_req = len(set(required) & plan.placed_ids)
+        console.print(f"required jobs placed: {n_req} of {len(required)}")
+
+    figures = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+    figures.add_column(justify="left")
+    figures.add_column(justify="right")
+    for label, key in (("energy kWh", "energy_kwh"), ("energy cost", "energy_cost"),
+                       ("carbon kg", "carbon_kg"), ("carbon cost", "carbon_cost"),
+                       ("tardiness", "tardiness"), ("node cost", "node_cost"),
+                       ("cost", "cost")):
+        if key in m:
+            figures.add_row(label, _fmt(m[key]))
+    if isinstance(m.get("objective"), (int, float)):
+        figures.add_row("objective (value - cost)", _fmt(m["objective"]))
+    if plan.bound is not None:
+        figures.add_row("bound", escape(json.dumps(plan.bound, sort_keys=True)))
+    if plan.gap is not None:
+        figures.add_row("gap", f"{plan.gap:.2%}")
+    figures.add_row("seconds", f"{plan.solve_seconds:.2f}")
+    console.print(figures)
+
+    if plan.unplaced:
+        console.print(f"[bold]unplaced jobs ({len(plan.unplaced)}):[/]")
+        for u in plan.unplaced[:MAX_UNPLACED_SHOWN]:
+            console.print(f"  {escape(u.job)}: {escape(u.reason)}", soft_wrap=True)
+        if len(plan.unplaced) > MAX_UNPLACED_SHOWN:
+            console.print(f"  ... and {len(plan.unplaced) - MAX_UNPLACED_SHOWN} more")
+
+
+# ---------------------------------------------------------------------------
+# validate
+# ---------------------------------------------------------------------------
+
+
+def load_plan(path: Path) -> Plan:
+    """Read a plan file; a malformed one raises :class:`ProblemError`."""
+    return Plan.from_dict(read_data(path, "plan"))
+
+
+@app.command("validate", epilog=EXIT_CODES_HELP)
+def validate_cmd(
+    problem: Annotated[Path, typer.Argument(help="Problem file (.json, .yaml or .yml).")],
+    plan: Annotated[Path, typer.Argument(help="Plan file (.json).")],
+    debug: DebugOption = False,
+) -> None:
+    """Check a plan against a problem; print violations and recomputed metrics."""
+    errors: list[str] = []
+    loaded: Problem | None = None
+    got: Plan | None = None
+    try:
+        loaded = load_problem(problem)
+    except ProblemError as e:
+        errors += e.errors
+    try:
+        got = load_plan(plan)
+    except ProblemError as e:
+        errors += e.errors
+    if errors:
+        fail(*errors)
+    assert loaded is not None and got is not None
+
+    violations = validate(loaded, got)
+    metrics = compute_metrics(loaded, got.assignments)
+    console = Console(highlight=False)
+    if got.problem and got.problem != loaded.name:
+        _err(f"warning: the plan names problem {got.problem!r}, the problem file is "
+             f"{loaded.name!r}")
+    print_violations(console, violations)
+    console.print("recomputed metrics:")
+    print_summary(console, loaded, got.replace(metrics=metrics))
+    raise typer.Exit(validate_exit_code(got, violations))
+
+
+def validate_exit_code(plan: Plan, violations: list[Violation]) -> int:
+    """0 valid; 3 only unplaced required jobs in an ``infeasible`` plan; 1 otherwise."""
+    if not violations:
+        return EXIT_OK
+    if is_valid(plan, violations):
+        return EXIT_INFEASIBLE
+    return EXIT_ERROR
+
+
+def print_violations(console: Console, violations: list[Violation]) -> None:
+    """Violations grouped by rule, in :data:`RULES` order."""
+    if not violations:
+        console.print("[bold green]valid[/]: no rule is broken")
+        return
+    console.print(f"[bold red]{len(violations)} violation(s)[/]")
+    order = {r: k for k, r in enumerate(RULES)}
+    rules = sorted({v.rule for v in violations}, key=lambda r: (order.get(r, len(RULES)), r))
+    for rule in rules:
+        group = [v for v in violations if v.rule == rule]
+        console.print(f"[bold]{escape(rule)}[/] ({len(group)}):")
+        for v in group:
+            console.print(f"  {escape(v.message)}", soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------
+# schema, solvers
+# ---------------------------------------------------------------------------
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """JSON Schema of the plan format (PLAN.md), from the plan parser's model."""
+    from .plan import _PlanIn  # the parser's input model is the format's one source
+
+    schema = _PlanIn.model_json_schema()
+    schema["title"] = "Plan"
+    schema["properties"]["status"]["enum"] = [s.value for s in SolveStatus]
+    return schema
+
+
+@app.command()
+def schema(
+    plan: Annotated[bool, typer.Option("--plan", help="The plan format instead.")] = False,
+) -> None:
+    """Print the JSON Schema of the problem format (or, with --plan, of plans)."""
+    data = plan_json_schema() if plan else Problem.model_json_schema()
+    typer.echo(json.dumps(data, indent=2))
+
+
+@app.command("solvers")
+def solvers_cmd() -> None:
+    """List the names --solver accepts: one per line, name first."""
+    table = solvers()
+    width = max((len(n) for n in table), default=0) + 2
+    for name, info in table.items():
+        note = "" if info.available() else " (not installed)"
+        typer.echo(f"{name:<{width}}{info.kind:<11}{info.description}{note}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``allocopt`` and ``python -m optimizer`` (exits the process)."""
+    app(args=list(argv) if argv is not None else None, prog_name="allocopt")

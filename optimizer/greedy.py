@@ -1,0 +1,557 @@
+"""The greedy planner: always a valid plan, quickly, energy-aware.
+
+It walks the jobs once in a fixed order and gives each the cheapest feasible
+(start, nodes) choice given what is already placed, honouring every hard
+constraint of PROBLEM.md: capacity over time, release/deadline, maintenance,
+precedence, eligibility, replication (distinct nodes, ``min_regions``,
+``max_per_region``, ``max_latency_ms``), regional power caps and energy
+budgets.
+
+Order: jobs that are required (or that a required job depends on) first,
+then by effective priority tier from the highest (a job inherits the tier of
+the highest job that depends on it), then by value density; always a
+topological order of ``after``.
+
+Choice: the objective cost of the option (dynamic energy at that start and
+region, plus the idle draw and node cost if it wakes a node, plus tardiness),
+then lower carbon, then the busier node (best fit), then the earlier start.
+
+The same engine (:class:`Scheduler`) backs the baselines in
+``benchmarks/baselines`` with other orders and scores, and explains why a
+job of any plan is unplaced (:func:`explain_unplaced`).
+
+Notes
+-----
+Scale: node classes (the ``count`` copies of one node entry) are evaluated
+together; only active nodes plus the next idle copies of a class are scanned,
+and classes are visited cheapest first, stopping once no class can beat the
+best option found.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from .plan import Assignment, Plan, SolveStatus, Unplaced
+from .prepared import Prepared, sliding_min
+from .problem import Problem
+
+EPS = 1e-9
+
+
+@dataclass
+class Options:
+    """Feasible single-replica options of one job on some candidate nodes.
+
+    Arrays are (k, S) over candidate nodes ``nodes`` and starts ``starts``;
+    ``ok`` marks feasible pairs.
+    """
+
+    nodes: np.ndarray  # (k,)
+    starts: np.ndarray  # (S,)
+    ok: np.ndarray  # (k, S) bool
+    cost: np.ndarray  # (k, S) objective cost of the replica, incl. activation
+    carbon: np.ndarray  # (k, S) kg
+    fresh: np.ndarray  # (k,) bool: node inactive now
+    power: np.ndarray  # (k,) dynamic kW of one replica
+
+
+#: A score: lower is better; given options and the scheduler, one array (k, S).
+Score = Callable[["Options", "Scheduler", int], np.ndarray]
+
+
+def cost_score(opts: Options, sched: Scheduler, j: int) -> np.ndarray:
+    """The greedy planner's choice: cost, then carbon, then busier node, then earlier."""
+    util = sched.util[opts.nodes][:, None]
+    S = len(opts.starts)
+    return (
+        opts.cost
+        + 1e-7 * opts.carbon
+        - 1e-9 * util
+        + 1e-12 * np.arange(S)[None, :]
+    )
+
+
+class Scheduler:
+    """Mutable schedule state with feasibility checks and placement.
+
+    Parameters
+    ----------
+    prep
+        Prepared problem data.
+    cost_rate
+        Override of the per-region, per-slot cost of 1 kW (e.g. zeros for a
+        carbon-agnostic baseline). Reported metrics never use it.
+    """
+
+    def __init__(self, prep: Prepared, cost_rate: np.ndarray | None = None):
+        self.prep = p = prep
+        self.free = np.repeat(p.capacity[:, None, :], p.H, axis=1)  # (N, H, R)
+        self.head = p.power_cap.copy()  # facility kW headroom (G, H)
+        self.budget_left = p.energy_budget.copy()
+        self.active = np.zeros(p.N, dtype=bool)
+        self.util = np.zeros(p.N)  # used share of capacity, summed over slots
+        self.start = np.full(p.J, -1, dtype=int)
+        self.nodes: dict[int, tuple[int, ...]] = {}
+        rate = p.cost_rate if cost_rate is None else cost_rate
+        self.cum_cost = np.concatenate([np.zeros((p.G, 1)), np.cumsum(rate, 1)], 1)
+        self.activation_cost = p.class_idle * self.cum_cost[p.class_region, p.H] + (
+            p.class_cost_per_slot * p.H
+        )
+        self._capnorm = np.where(p.capacity > 0, 1.0 / np.maximum(p.capacity, EPS), 0.0)
+
+    # -- state ----------------------------------------------------------
+
+    def place(self, j: int, start: int, nodes: tuple[int, ...]) -> None:
+        """Commit job ``j`` at ``start`` on ``nodes`` (assumed feasible)."""
+        p = self.prep
+        d = int(p.duration[j])
+        P_cls = p.class_power(j)
+        for n in nodes:
+            c = p.node_class[n]
+            g = p.class_region[c]
+            self.free[n, start:start + d] -= p.demand[j]
+            self.util[n] += float((p.demand[j] * self._capnorm[n]).sum()) * d
+            self.head[g, start:start + d] -= p.pue[g] * P_cls[c]
+            energy = p.pue[g] * P_cls[c] * d * p.slot_hours
+            if not self.active[n]:
+                self.active[n] = True
+                self.head[g] -= p.pue[g] * p.class_idle[c]
+                energy += p.pue[g] * p.class_idle[c] * p.H * p.slot_hours
+            self.budget_left[g] -= energy
+        self.start[j] = start
+        self.nodes[j] = tuple(int(n) for n in nodes)
+
+    def starts_for(self, j: int) -> np.ndarray:
+        """Start slots allowed now: release, deadline, and *placed* predecessors' ends."""
+        p = self.prep
+        es = int(p.release[j])
+        for q in p.preds[j]:
+            es = max(es, int(self.start[q] + p.duration[q]))
+        return np.arange(es, int(p.latest_start[j]) + 1)
+
+    # -- options --------------------------------------------------------
+
+    def candidates(self, c: int, fresh_needed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Active nodes of class ``c`` plus up to ``fresh_needed`` idle copies."""
+        p = self.prep
+        lo = p.class_first[c]
+        act = self.active[lo:lo + p.class_count[c]]
+        on = np.flatnonzero(act) + lo
+        off = np.flatnonzero(~act)[:fresh_needed] + lo
+        nodes = np.concatenate([on, off])
+        fresh = np.concatenate([np.zeros(len(on), bool), np.ones(len(off), bool)])
+        return nodes, fresh
+
+    def class_options(self, j: int, c: int, starts: np.ndarray, fresh_needed: int,
+                      stats: dict[str, int]) -> Options | None:
+        """Feasible options of one replica of ``j`` on class ``c``'s candidates."""
+        p = self.prep
+        nodes, fresh = self.candidates(c, fresh_needed)
+        if len(nodes) == 0:
+            return None
+        d = int(p.duration[j])
+        s0, s1 = int(starts[0]), int(starts[-1]) + d
+        dem = p.demand[j]
+        need = dem > 0
+        fit = np.all(self.free[nodes, s0:s1][:, :, need] >= dem[need] - EPS, axis=2)  # (k, W)
+        blocked = np.concatenate([np.zeros((len(nodes), 1), int), np.cumsum(~fit, 1)], 1)
+        rel = starts - s0
+        ok = (blocked[:, rel + d] - blocked[:, rel]) == 0
+        ok &= p.window_free(np.array([c]), d, starts)
+        if not ok.any():
+            stats["capacity"] += 1
+            return None
+        g = p.class_region[c]
+        P = float(p.class_power(j)[c])
+        idle = float(p.class_idle[c])
+        pue = float(p.pue[g])
+        win = sliding_min(self.head[g], d)[starts]  # (S,)
+        need_kw = pue * (P + idle * fresh)  # (k,)
+        pw_ok = need_kw[:, None] <= win[None, :] + 1e-9
+        pw_ok &= (~fresh | (pue * idle <= self.head[g].min() + 1e-9))[:, None]
+        if not (ok & pw_ok).any():
+            stats["power"] += 1
+            return None
+        ok &= pw_ok
+        energy = pue * (P * d + idle * p.H * fresh) * p.slot_hours
+        b_ok = energy <= self.budget_left[g] + 1e-9
+        if not (ok & b_ok[:, None]).any():
+            stats["budget"] += 1
+            return None
+        ok &= b_ok[:, None]
+        dyn = P * (self.cum_cost[g, starts + d] - self.cum_cost[g, starts])
+        cost = dyn[None, :] + p.tardiness(j, starts)[None, :] + (
+            self.activation_cost[c] * fresh
+        )[:, None]
+        carb_dyn = P * (p.cum_carbon[g, starts + d] - p.cum_carbon[g, starts])
+        carb = carb_dyn[None, :] + (idle * p.cum_carbon[g, p.H] * fresh)[:, None]
+        return Options(nodes, starts, ok, cost, carb, fresh, np.full(len(nodes), P))
+
+    def lower_bounds(self, j: int, classes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Cheapest possible cost of one replica per class (no activation)."""
+        p = self.prep
+        d = int(p.duration[j])
+        g = p.class_region[classes]
+        P = p.class_power(j)[classes]
+        dyn = P[:, None] * (self.cum_cost[g][:, starts + d] - self.cum_cost[g][:, starts])
+        return (dyn + p.tardiness(j, starts)[None, :]).min(axis=1)
+
+    # -- choosing ---------------------------------------------------------
+
+    def best_single(self, j: int, starts: np.ndarray, score: Score, prune: bool,
+                    stats: dict[str, int]) -> tuple[int, tuple[int, ...]] | None:
+        """Best (start, (node,)) for a one-replica job, or None."""
+        p = self.prep
+        classes = p.eligible_classes(j)
+        if prune:
+            lb = self.lower_bounds(j, classes, starts)
+            order = np.argsort(lb, kind="stable")
+        else:
+            lb = np.zeros(len(classes))
+            order = np.arange(len(classes))
+        best: tuple[float, int, int] | None = None  # (score, start, node)
+        best_cost = np.inf
+        for k in order:
+            if prune and best is not None and lb[k] >= best_cost - 1e-12:
+                break
+            opts = self.class_options(j, int(classes[k]), starts, 1, stats)
+            if opts is None:
+                continue
+            sc = np.where(opts.ok, score(opts, self, j), np.inf)
+            flat = int(np.argmin(sc))
+            a, b = divmod(flat, sc.shape[1])
+            if best is None or sc[a, b] < best[0]:
+                best = (float(sc[a, b]), int(opts.starts[b]), int(opts.nodes[a]))
+                best_cost = float(opts.cost[a, b])
+        if best is None:
+            return None
+        return best[1], (best[2],)
+
+    def best_multi(self, j: int, starts: np.ndarray, score: Score,
+                   stats: dict[str, int], max_tries: int = 32) -> tuple[int, tuple[int, ...]] | None:
+        """Best (start, nodes) for a replicated job, or None (a heuristic choice)."""
+        p = self.prep
+        job = p.jobs[j]
+        R = int(p.replicas[j])
+        mpr = job.max_per_region or R
+        all_opts = []
+        for c in p.eligible_classes(j):
+            o = self.class_options(j, int(c), starts, R, stats)
+            if o is not None:
+                all_opts.append((int(c), o))
+        if not all_opts:
+            return None
+        nodes = np.concatenate([o.nodes for _, o in all_opts])
+        ok = np.concatenate([o.ok for _, o in all_opts])
+        sc = np.concatenate([np.where(o.ok, score(o, self, j), np.inf) for _, o in all_opts])
+        power = np.concatenate([o.power for _, o in all_opts])
+        fresh = np.concatenate([o.fresh for _, o in all_opts])
+        regions = p.node_region[nodes]
+        cliques = p.region_sets(j)
+        if not cliques:
+            stats["replication"] += 1
+            return None
+        # Lower bound per start: the R cheapest feasible nodes.
+        counts = ok.sum(axis=0)
+        viable = np.flatnonzero(counts >= R)
+        if len(viable) == 0:
+            stats["replication"] += 1
+            return None
+        srt = np.sort(sc[:, viable], axis=0)[:R].sum(axis=0)
+        order = viable[np.argsort(srt, kind="stable")]
+        best: tuple[float, int, tuple[int, ...]] | None = None
+        tries = 0
+        for b in order:
+            if best is not None and srt[np.searchsorted(viable, b)] >= best[0]:
+                break
+            tries += 1
+            if tries > max_tries:
+                break
+            col = sc[:, b]
+            feas = np.flatnonzero(ok[:, b])
+            for clique in cliques:
+                pick = _pick_replicas(feas, col, regions, set(clique), R, job.min_regions, mpr)
+                if pick is None:
+                    continue
+                total = float(col[pick].sum())
+                if best is not None and total >= best[0]:
+                    continue
+                s = int(starts[b])
+                if not self._regions_ok(j, s, nodes[pick], power[pick], fresh[pick]):
+                    stats["power"] += 1
+                    continue
+                best = (total, s, tuple(int(n) for n in nodes[pick]))
+        if best is None:
+            stats["replication"] += 1
+            return None
+        return best[1], best[2]
+
+    def _regions_ok(self, j: int, s: int, nodes: np.ndarray, power: np.ndarray,
+                    fresh: np.ndarray) -> bool:
+        """Power cap and budget with all replicas of one job together."""
+        p = self.prep
+        d = int(p.duration[j])
+        for g in np.unique(p.node_region[nodes]):
+            m = p.node_region[nodes] == g
+            idle = float((p.idle_kw[nodes][m] * fresh[m]).sum())
+            dyn = float(power[m].sum())
+            pue = p.pue[g]
+            if pue * (dyn + idle) > self.head[g, s:s + d].min() + 1e-9:
+                return False
+            if idle > 0 and pue * idle > self.head[g].min() + 1e-9:
+                return False
+            if pue * (dyn * d + idle * p.H) * p.slot_hours > self.budget_left[g] + 1e-9:
+                return False
+        return True
+
+    def try_job(self, j: int, score: Score = cost_score, prune: bool = True
+                ) -> tuple[int, tuple[int, ...]] | str:
+        """The best option for job ``j`` now, or the reason there is none."""
+        p = self.prep
+        static = p.static_reasons.get(j)
+        if static:
+            return static
+        for q in p.preds[j]:
+            if self.start[q] < 0:
+                return f"predecessor {p.job_ids[q]!r} is unplaced"
+        starts = self.starts_for(j)
+        if len(starts) == 0:
+            return (f"window too short: predecessors end at slot {int(p.release[j]) if not p.preds[j] else max(int(self.start[q] + p.duration[q]) for q in p.preds[j])}, "
+                    f"duration {int(p.duration[j])}, deadline {int(p.deadline[j])}")
+        stats = {"capacity": 0, "power": 0, "budget": 0, "replication": 0}
+        if p.replicas[j] == 1:
+            got = self.best_single(j, starts, score, prune, stats)
+        else:
+            got = self.best_multi(j, starts, score, stats)
+        if got is not None:
+            return got
+        return self._reason(j, starts, stats)
+
+    def _reason(self, j: int, starts: np.ndarray, stats: dict[str, int]) -> str:
+        p = self.prep
+        win = f"[{int(starts[0])}, {int(p.deadline[j])})"
+        if stats["budget"] and not stats["power"]:
+            return f"energy budget: eligible regions' energy_budget_kwh is used up for window {win}"
+        if stats["power"]:
+            return f"power cap: eligible regions' power_cap_kw is reached in every feasible start of {win}"
+        if stats["replication"]:
+            return (f"replication: no start in {win} has {int(p.replicas[j])} free eligible nodes "
+                    "meeting min_regions, max_per_region and max_latency_ms")
+        return f"no capacity in window {win} on eligible nodes"
+
+
+def job_order(prep: Prepared, key: Callable[[int], tuple] | None = None) -> list[int]:
+    """The greedy order: required first, then effective tier, then ``key``.
+
+    A job inherits the requiredness and tier of anything that depends on it
+    (you cannot place a successor without it). The order is topological.
+    """
+    p = prep
+    ereq = p.required.copy()
+    etier = p.priority.copy()
+    for j in reversed(p.topo_order):
+        for s in p.succs[j]:
+            ereq[j] |= ereq[s]
+            etier[j] = max(etier[j], etier[s])
+    if key is None:
+        key = _density_key(p)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(p.J))
+    graph.add_edges_from((q, j) for j in range(p.J) for q in p.preds[j])
+    return list(nx.lexicographical_topological_sort(
+        graph, key=lambda j: (not ereq[j], -etier[j], *key(j), j)
+    ))
+
+
+def _density_key(p: Prepared) -> Callable[[int], tuple]:
+    maxcap = np.maximum(p.class_cap.max(axis=0), EPS) if p.C else np.ones(p.R)
+    size = (p.demand / maxcap).max(axis=1) * p.duration * p.replicas + EPS
+    density = p.value / size
+    return lambda j: (-float(density[j]), int(p.deadline[j]))
+
+
+def effective_value(p: Prepared) -> np.ndarray:
+    """A job's value plus everything that depends on it (weighted-mode bound)."""
+    ev = p.value.copy()
+    for j in reversed(p.topo_order):
+        for s in p.succs[j]:
+            ev[j] += ev[s]
+    return ev
+
+
+def run_greedy(
+    problem: Problem,
+    *,
+    prep: Prepared | None = None,
+    order: list[int] | None = None,
+    score: Score = cost_score,
+    prune: bool = True,
+    cost_rate: np.ndarray | None = None,
+    solver: str = "greedy",
+) -> Plan:
+    """Plan with the greedy engine; see the module docstring.
+
+    Parameters
+    ----------
+    problem
+        A valid problem.
+    order, score, prune, cost_rate
+        Hooks for the baselines: the job order, the option score (lower is
+        better), whether cost-based class pruning applies, and the cost rate.
+
+    Returns
+    -------
+    Plan
+        A plan that passes :func:`optimizer.validate.validate`.
+    """
+    t0 = time.perf_counter()
+    p = prep or Prepared(problem)
+    sched = Scheduler(p, cost_rate)
+    if order is None:
+        order = job_order(p)
+    weighted = problem.objective.mode == "weighted"
+    ev = effective_value(p)
+    reasons: dict[int, str] = {}
+    for j in order:
+        # A job worth nothing only adds cost (lexicographic: zero value and
+        # nothing valuable depends on it; weighted: checked after costing).
+        if not p.required[j] and ev[j] <= 0 and not _needed(p, j):
+            reasons[j] = "value 0: placing it would only add cost"
+            continue
+        got = sched.try_job(j, score, prune)
+        if isinstance(got, str):
+            reasons[j] = got
+            continue
+        start, nodes = got
+        if weighted and not p.required[j] and not _needed(p, j):
+            extra = _option_cost(sched, j, start, nodes)
+            if extra > ev[j] + 1e-9:
+                reasons[j] = (f"placing it would cost {extra:.4g} > its value "
+                              f"{ev[j]:.4g} (weighted objective)")
+                continue
+        sched.place(j, start, nodes)
+    return plan_from_schedule(problem, p, sched, reasons, solver, time.perf_counter() - t0)
+
+
+def _needed(p: Prepared, j: int) -> bool:
+    """True if a required job depends (transitively) on ``j``."""
+    stack, seen = list(p.succs[j]), set()
+    while stack:
+        s = stack.pop()
+        if s in seen:
+            continue
+        seen.add(s)
+        if p.required[s]:
+            return True
+        stack.extend(p.succs[s])
+    return False
+
+
+def _option_cost(sched: Scheduler, j: int, start: int, nodes: tuple[int, ...]) -> float:
+    p = sched.prep
+    d = int(p.duration[j])
+    P = p.class_power(j)
+    total = float(p.tardiness(j, np.array([start]))[0])
+    for n in nodes:
+        c = p.node_class[n]
+        g = p.class_region[c]
+        total += P[c] * (sched.cum_cost[g, start + d] - sched.cum_cost[g, start])
+        if not sched.active[n]:
+            total += sched.activation_cost[c]
+    return total
+
+
+def plan_from_schedule(problem: Problem, p: Prepared, sched: Scheduler, reasons: dict[int, str],
+                       solver: str, seconds: float) -> Plan:
+    """Turn a schedule into a :class:`Plan` with metrics and status."""
+    from .validate import compute_metrics
+
+    assignments = []
+    unplaced = []
+    for j in range(p.J):
+        if sched.start[j] >= 0:
+            s = int(sched.start[j])
+            assignments.append(Assignment(p.job_ids[j], s, s + int(p.duration[j]),
+                                          tuple(p.node_names[n] for n in sched.nodes[j])))
+        else:
+            unplaced.append(Unplaced(p.job_ids[j], reasons.get(j, "not placed")))
+    metrics = compute_metrics(problem, assignments)
+    infeasible = any(p.required[p.job_index[u.job]] for u in unplaced)
+    return Plan(
+        problem=problem.name,
+        status=SolveStatus.INFEASIBLE if infeasible else SolveStatus.FEASIBLE,
+        solver=solver,
+        assignments=tuple(assignments),
+        unplaced=tuple(unplaced),
+        metrics=metrics,
+        solve_seconds=seconds,
+    )
+
+
+def schedule_from_plan(p: Prepared, plan: Plan) -> Scheduler:
+    """A scheduler state holding ``plan``'s assignments (assumed valid)."""
+    sched = Scheduler(p)
+    for a in plan.assignments:
+        j = p.job_index[a.job]
+        sched.place(j, a.start, tuple(p.node_index[n] for n in a.nodes))
+    return sched
+
+
+def explain_unplaced(problem: Problem, plan: Plan, prep: Prepared | None = None,
+                     solver_note: str = "not chosen by the optimizer") -> Plan:
+    """Give each unplaced job of ``plan`` the specific reason it stays out.
+
+    Each unplaced job is tried against the plan as it stands: a static
+    reason (window, eligibility, replication...) or the constraint that
+    blocks it now (capacity, power cap, budget...). A job that would still
+    fit is reported with ``solver_note`` and why it was not worth it.
+    """
+    p = prep or Prepared(problem)
+    sched = schedule_from_plan(p, plan)
+    out = []
+    for u in plan.unplaced:
+        j = p.job_index[u.job]
+        got = sched.try_job(j)
+        if isinstance(got, str):
+            reason = got
+            if j not in p.static_reasons and "predecessor" not in got:
+                reason += " (given the higher-ranked jobs placed)"
+        else:
+            reason = f"{solver_note}: {u.reason}" if u.reason else solver_note
+        out.append(Unplaced(u.job, reason))
+    return plan.replace(unplaced=tuple(out))
+
+
+def _pick_replicas(feas: np.ndarray, col: np.ndarray, regions: np.ndarray, clique: set[int],
+                   R: int, min_regions: int, mpr: int) -> np.ndarray | None:
+    """Cheapest ``R`` nodes within ``clique``: one in each of the ``min_regions``
+    regions whose best node is cheapest, then the cheapest rest, at most
+    ``mpr`` per region."""
+    cand = [int(i) for i in feas[np.argsort(col[feas], kind="stable")] if int(regions[i]) in clique]
+    by_region: dict[int, list[int]] = {}
+    for i in cand:
+        by_region.setdefault(int(regions[i]), []).append(i)
+    if len(by_region) < min_regions:
+        return None
+    anchors = sorted(by_region, key=lambda g: col[by_region[g][0]])[:min_regions]
+    pick = [by_region[g][0] for g in anchors]
+    used = dict.fromkeys(anchors, 1)
+    chosen = set(pick)
+    for i in cand:
+        if len(pick) >= R:
+            break
+        g = int(regions[i])
+        if i in chosen or used.get(g, 0) >= mpr:
+            continue
+        pick.append(i)
+        chosen.add(i)
+        used[g] = used.get(g, 0) + 1
+    if len(pick) < R:
+        return None
+    return np.array(pick[:R])

@@ -1,0 +1,91 @@
+"""Solver parameters as data: a frozen record with defaults, loadable from TOML."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ProblemError
+
+_TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number"}
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Parameters of :func:`optimizer.solve`.
+
+    Attributes
+    ----------
+    time_limit
+        Wall-clock seconds for the whole solve, model building included.
+    seed
+        Random seed passed to the solver (and to randomised baselines).
+    workers
+        Solver threads. Results are reproducible for a fixed seed and
+        worker count; with ``workers=1`` CP-SAT is fully deterministic.
+    tier_share
+        Share of the remaining time given to each tier stage (the rest of
+        the budget flows to later stages when a stage proves early).
+    max_model_terms
+        Largest estimated model (variables plus constraint terms) built in
+        one piece; bigger problems are improved by neighbourhoods of the
+        greedy plan (large-neighbourhood search) instead.
+    lns_jobs
+        Jobs freed per neighbourhood in large-neighbourhood search.
+    symmetry
+        Break symmetry between identical nodes (``count`` copies).
+    log
+        Print the solver's search log.
+    """
+
+    time_limit: float = 30.0
+    seed: int = 0
+    workers: int = 1
+    tier_share: float = 0.5
+    max_model_terms: int = 400_000
+    lns_jobs: int = 120
+    symmetry: bool = True
+    log: bool = False
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> SolveParams:
+        """Read ``[solve]`` (or top-level) keys from a TOML file."""
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ProblemError([f"params file {str(path)!r}: {e}"]) from None
+        data = data.get("solve", data)
+        names = {f.name: f.type for f in dataclasses.fields(cls)}
+        errors = [f"params file {str(path)!r}: unknown key {k!r}" for k in data if k not in names]
+        if errors:
+            raise ProblemError(errors)
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**data).checked()
+
+    def checked(self) -> SolveParams:
+        """Raise :class:`ProblemError` for out-of-range values."""
+        errors = []
+        for f in dataclasses.fields(self):
+            # A TOML file can hold any type: check before comparing numbers.
+            val, want = getattr(self, f.name), type(f.default)
+            ok = isinstance(val, bool) if want is bool else (
+                not isinstance(val, bool) and isinstance(val, (int, float) if want is float else want))
+            if not ok:
+                errors.append(f"{f.name} must be {_TYPE_WORDS[want]}, got {val!r}")
+        if errors:
+            raise ProblemError(errors)
+        if not (self.time_limit > 0 and math.isfinite(self.time_limit)):
+            errors.append(f"time_limit must be > 0 and finite, got {self.time_limit}")
+        if self.workers < 1:
+            errors.append(f"workers must be >= 1, got {self.workers}")
+        if not 0 < self.tier_share <= 1:
+            errors.append(f"tier_share must be in (0, 1], got {self.tier_share}")
+        if self.lns_jobs < 1:
+            errors.append(f"lns_jobs must be >= 1, got {self.lns_jobs}")
+        if errors:
+            raise ProblemError(errors)
+        return self

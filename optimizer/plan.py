@@ -1,0 +1,181 @@
+"""The plan (PLAN.md v1): a frozen value with exactly the spec's field names."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+from typing_extensions import Annotated
+
+from .errors import ProblemError
+
+JobId = str
+NodeName = str
+
+
+class SolveStatus(str, Enum):
+    """The plan's ``status`` strings of PLAN.md."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A placed job: its start slot, end (exclusive) and one node per replica."""
+
+    job: JobId
+    start: int
+    end: int
+    nodes: tuple[NodeName, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": self.job, "start": self.start, "end": self.end, "nodes": list(self.nodes)}
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """A job left out of the plan, with the specific reason."""
+
+    job: JobId
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": self.job, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan as PLAN.md defines it.
+
+    ``metrics`` are always recomputed from the assignments by
+    :func:`optimizer.validate.compute_metrics`, never copied from a solver.
+    """
+
+    problem: str
+    status: SolveStatus
+    solver: str
+    assignments: tuple[Assignment, ...]
+    unplaced: tuple[Unplaced, ...]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    fallback: str | None = None
+    bound: dict[str, Any] | None = None
+    gap: float | None = None
+    solve_seconds: float = 0.0
+
+    def replace(self, **changes: Any) -> Plan:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data with PLAN.md's keys, in PLAN.md's order."""
+        return {
+            "problem": self.problem,
+            "status": str(self.status),
+            "solver": self.solver,
+            "fallback": self.fallback,
+            "assignments": [a.to_dict() for a in self.assignments],
+            "unplaced": [u.to_dict() for u in self.unplaced],
+            "metrics": self.metrics,
+            "bound": self.bound,
+            "gap": self.gap,
+            "solve_seconds": round(self.solve_seconds, 3),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Plan:
+        """Parse plan data (as read from JSON); errors name the entry and field.
+
+        Raises
+        ------
+        ProblemError
+            If the data is not a plan.
+        """
+        try:
+            raw = _PlanIn.model_validate(data)
+        except ValidationError as e:
+            msgs = []
+            for err in e.errors():
+                loc = ".".join(str(p) for p in err["loc"])
+                msgs.append(f"plan: {loc}: {err['msg'].lower()}")
+            raise ProblemError(msgs) from None
+        return cls(
+            problem=raw.problem,
+            status=SolveStatus(raw.status),
+            solver=raw.solver,
+            fallback=raw.fallback,
+            assignments=tuple(
+                Assignment(a.job, a.start, a.end if a.end is not None else -1, tuple(a.nodes))
+                for a in raw.assignments
+            ),
+            unplaced=tuple(Unplaced(u.job, u.reason) for u in raw.unplaced),
+            metrics=dict(raw.metrics),
+            bound=raw.bound,
+            gap=raw.gap,
+            solve_seconds=raw.solve_seconds,
+        )
+
+    # -- convenience -----------------------------------------------------
+
+    @property
+    def placed_ids(self) -> set[JobId]:
+        return {a.job for a in self.assignments}
+
+    @property
+    def required_ok(self) -> bool:
+        """False when the plan is infeasible (a required job is unplaced)."""
+        return self.status != SolveStatus.INFEASIBLE
+
+    def summary(self) -> str:
+        """A short human summary: status, per-tier placement, energy, cost."""
+        m = self.metrics
+        lines = [
+            f"problem {self.problem!r}: status {self.status}, solver {self.solver}"
+            + (f" (fallback: {self.fallback})" if self.fallback else ""),
+            f"placed {m.get('placed_jobs', len(self.assignments))} jobs, "
+            f"unplaced {m.get('unplaced_jobs', len(self.unplaced))}",
+        ]
+        return "\n".join(lines)
+
+
+_StrictStr = Annotated[str, Strict()]
+
+
+class _AssignmentIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    job: _StrictStr
+    start: Annotated[int, Strict()]
+    end: Annotated[int, Strict()] | None = None
+    nodes: list[_StrictStr]
+
+
+class _UnplacedIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    job: _StrictStr
+    reason: _StrictStr = ""
+
+
+class _PlanIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    problem: _StrictStr = ""
+    status: str = "unknown"
+    solver: str = ""
+    fallback: str | None = None
+    assignments: list[_AssignmentIn] = Field(default_factory=list)
+    unplaced: list[_UnplacedIn] = Field(default_factory=list)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    bound: dict[str, Any] | None = None
+    gap: float | None = None
+    solve_seconds: float = 0.0
+
+    def model_post_init(self, __context: Any) -> None:
+        if self.status not in {s.value for s in SolveStatus}:
+            raise ValueError(f"status {self.status!r} is not one of optimal, feasible, infeasible, unknown")

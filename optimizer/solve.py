@@ -1,0 +1,179 @@
+"""``solve()``: the one entry point. Always returns a valid plan.
+
+Every plan a solver produces goes through :func:`optimizer.validate.validate`
+before it is returned. When a back-end is unavailable, fails, finds nothing
+or returns a plan the validator rejects, the greedy plan is returned instead
+and the plan's ``fallback`` says why. The better of the back-end's and the
+greedy plan is always returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import SolverError
+from .greedy import explain_unplaced, run_greedy
+from .params import SolveParams
+from .plan import Plan, SolveStatus, Unplaced
+from .prepared import Prepared
+from .problem import Problem
+from .validate import better, compute_metrics, is_valid, validate
+
+log = logging.getLogger(__name__)
+
+#: A planner: (problem, prepared data, params, greedy plan, deadline) -> Plan.
+PlannerFn = Callable[[Problem, Prepared, SolveParams, Plan, float], Plan]
+
+
+@dataclass(frozen=True)
+class SolverInfo:
+    name: str
+    description: str
+    fn: PlannerFn | None  # None: the greedy planner itself
+    kind: str  # "exact", "heuristic" or "baseline"
+    available: Callable[[], bool] = lambda: True
+
+
+_SOLVERS: dict[str, SolverInfo] = {}
+
+
+def register_solver(info: SolverInfo) -> None:
+    """Make a planner selectable as ``solve(..., solver=info.name)``."""
+    _SOLVERS[info.name] = info
+
+
+def solvers() -> dict[str, SolverInfo]:
+    """All registered planners by name (exact back-ends, greedy, baselines)."""
+    _load_plugins()
+    return dict(_SOLVERS)
+
+
+def _load_plugins() -> None:
+    if getattr(_load_plugins, "done", False):
+        return
+    _load_plugins.done = True  # type: ignore[attr-defined]
+    import formulations.solve_model  # noqa: F401 - registers cpsat / pulp
+
+    try:
+        import benchmarks.baselines  # noqa: F401 - registers the baselines
+    except ImportError:  # pragma: no cover - benchmarks ship with the package
+        log.debug("baselines not available", exc_info=True)
+
+
+register_solver(SolverInfo("greedy", "energy-aware greedy list scheduler (fast, always valid)",
+                           None, "heuristic"))
+
+
+def solve(
+    problem: Problem,
+    *,
+    solver: str = "cpsat",
+    time_limit: float | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    params: SolveParams | None = None,
+) -> Plan:
+    """Plan ``problem`` with the named solver; always returns a valid plan.
+
+    Parameters
+    ----------
+    problem
+        A validated problem.
+    solver
+        A name from :func:`solvers` (``cpsat``, ``greedy``, ``pulp``, a baseline...).
+    time_limit, seed, workers
+        Override the same fields of ``params``.
+    params
+        Solver parameters (defaults: :class:`SolveParams`).
+
+    Returns
+    -------
+    Plan
+        Valid by :func:`optimizer.validate.validate`; ``status`` is
+        ``infeasible`` when a required job cannot be placed.
+
+    Examples
+    --------
+    >>> from optimizer import Model, solve
+    >>> m = Model(slots=4, resources=["gpu"])
+    >>> m.add_region("eu")
+    >>> m.add_node("n", region="eu", capacity={"gpu": 8})
+    >>> m.add_job("a", demand={"gpu": 8}, duration=2)
+    >>> solve(m.data(), solver="greedy").metrics["placed_jobs"]
+    1
+    """
+    t0 = time.perf_counter()
+    params = params or SolveParams()
+    overrides = {k: v for k, v in (("time_limit", time_limit), ("seed", seed),
+                                   ("workers", workers)) if v is not None}
+    if overrides:
+        params = SolveParams(**{**params.__dict__, **overrides}).checked()
+    deadline = t0 + params.time_limit
+    table = solvers()
+    if solver not in table:
+        raise SolverError(f"unknown solver {solver!r}; known: {', '.join(sorted(table))}")
+    info = table[solver]
+    prep = Prepared(problem)
+    greedy_plan = _checked_greedy(problem, prep)
+    if info.fn is None:
+        return _finish(greedy_plan, t0)
+    if not info.available():
+        return _finish(greedy_plan.replace(fallback=f"solver {solver!r} is not installed"), t0)
+    try:
+        plan = info.fn(problem, prep, params, greedy_plan, deadline)
+    except Exception as e:  # any back-end failure degrades to the greedy plan
+        log.warning("solver %s failed: %s", solver, traceback.format_exc())
+        return _finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: {e}"), t0)
+    plan = plan.replace(metrics=compute_metrics(problem, plan.assignments))
+    plan = _status_for_required(problem, prep, plan)
+    violations = validate(problem, plan)
+    if not is_valid(plan, violations):
+        msg = "; ".join(str(v) for v in violations[:3])
+        log.error("solver %s returned an invalid plan: %s", solver, msg)
+        return _finish(greedy_plan.replace(
+            fallback=f"{solver} returned a plan the validator rejects ({msg})"), t0)
+    if info.kind == "exact" and better(problem, greedy_plan.metrics, plan.metrics):
+        return _finish(greedy_plan.replace(
+            fallback=f"{solver} found nothing better than the greedy plan within the limits",
+            bound=plan.bound, gap=_gap_to(problem, greedy_plan, plan.bound)), t0)
+    if plan.unplaced:
+        plan = explain_unplaced(problem, plan, prep)
+    return _finish(plan, t0)
+
+
+def _checked_greedy(problem: Problem, prep: Prepared) -> Plan:
+    plan = run_greedy(problem, prep=prep)
+    violations = validate(problem, plan)
+    if is_valid(plan, violations):
+        return plan
+    # A greedy bug must never reach a user as an invalid plan: place nothing.
+    msg = "; ".join(str(v) for v in violations[:3])
+    log.error("greedy produced an invalid plan: %s", msg)
+    empty = Plan(
+        problem=problem.name, status=SolveStatus.UNKNOWN, solver="greedy", assignments=(),
+        unplaced=tuple(Unplaced(j.id, "internal error: the greedy plan failed validation")
+                       for j in problem.jobs),
+        fallback=f"greedy plan failed validation ({msg}); nothing placed",
+    )
+    return empty.replace(metrics=compute_metrics(problem, ()))
+
+
+def _status_for_required(problem: Problem, prep: Prepared, plan: Plan) -> Plan:
+    placed = plan.placed_ids
+    if any(j.required and j.id not in placed for j in problem.jobs):
+        return plan.replace(status=SolveStatus.INFEASIBLE)
+    return plan
+
+
+def _gap_to(problem: Problem, plan: Plan, bound: dict | None) -> float | None:
+    from formulations.stages import gap_of
+
+    return gap_of(problem, plan.metrics, bound)
+
+
+def _finish(plan: Plan, t0: float) -> Plan:
+    return plan.replace(solve_seconds=time.perf_counter() - t0)
