@@ -9,8 +9,10 @@ g), idle[n] a node's idle kW, and the background (fixed jobs) already drawn:
     slot_hours * pue_g * (sum P[j,k] * d_j * q[j,k,s] + H * sum idle[n] * active[n])
              + background_energy[g] <= energy_budget[g]
 
-Powers are scaled to integer watts, coefficients rounded up and caps down,
-so the model never accepts a plan the exact rule rejects.
+Each row is scaled to integers by the smallest power of ten that makes it
+exact (:func:`formulations.scaling.scaled_row`). Where none does, coefficients
+are rounded up and the limit down, so the model never accepts a plan the
+exact rule rejects, and the solve no longer claims ``optimal``.
 
 Cost terms (currency, before integer scaling):
 
@@ -29,11 +31,10 @@ from typing import Any
 import numpy as np
 
 from .replication import node_users
+from .scaling import scaled_row
 from .scope import Scope
 from .variables import Variables
 
-#: Power is modelled in watts (1 kW = 1000 units).
-POWER_SCALE = 1000.0
 
 
 def add_energy(m: Any, scope: Scope, x: Variables) -> None:
@@ -66,19 +67,20 @@ def _break_symmetry(m: Any, scope: Scope, x: Variables) -> None:
 
 def _load_terms(scope: Scope, x: Variables, g: int) -> tuple[list, list, np.ndarray]:
     """(job terms by slot, idle terms, upper bound of job load by slot) of
-    region g, in scaled watts."""
+    region g, in facility kW (PUE applied)."""
     p = scope.prep
-    by_slot: list[list[tuple[Any, int]]] = [[] for _ in range(p.H)]
+    pue = float(p.pue[g])
+    by_slot: list[list[tuple[Any, float]]] = [[] for _ in range(p.H)]
     upper = np.zeros(p.H)
     for j in scope.jobs:
         d = int(p.duration[j])
         R = int(p.replicas[j])
-        peak = 0
+        peak = 0.0
         span = np.zeros(p.H, dtype=bool)
         for k, grp in enumerate(x.groups[j]):
             if grp.region != g or grp.power_kw <= 0:
                 continue
-            w = math.ceil(grp.power_kw * POWER_SCALE - 1e-9)
+            w = pue * grp.power_kw
             peak = max(peak, w * R)
             for s in scope.starts[j]:
                 var, mult = x.replicas_at(scope, j, k, int(s))
@@ -86,7 +88,7 @@ def _load_terms(scope: Scope, x: Variables, g: int) -> tuple[list, list, np.ndar
                 for t in range(int(s), int(s) + d):
                     by_slot[t].append((var, w * mult))
         upper += peak * span  # a job runs once: at most R replicas at its peak power
-    idle = [(v, math.ceil(p.idle_kw[n] * POWER_SCALE - 1e-9)) for n, v in x.active.items()
+    idle = [(v, pue * float(p.idle_kw[n])) for n, v in x.active.items()
             if p.node_region[n] == g and p.idle_kw[n] > 0]
     return by_slot, idle, upper
 
@@ -100,34 +102,36 @@ def _power_cap(m: Any, scope: Scope, x: Variables, g: int) -> None:
         cap = p.power_cap[g, t]
         if not np.isfinite(cap):
             continue
-        rhs = math.floor(max(0.0, (cap - bg[t]) / p.pue[g]) * POWER_SCALE + 1e-9)
-        terms = by_slot[t]
+        rhs = max(0.0, cap - bg[t])
         # Never binding when everything that could run here fits anyway.
-        if idle_max + upper[t] <= rhs:
+        if idle_max + upper[t] <= rhs + 1e-9:
             continue
-        m.add(m.wsum(terms + idle) <= rhs)
+        terms, int_rhs, exact = scaled_row(by_slot[t] + idle, rhs)
+        x.inexact |= not exact
+        m.add(m.wsum(terms) <= int_rhs)
 
 
 def _budget(m: Any, scope: Scope, x: Variables, g: int) -> None:
     p = scope.prep
     terms = []
-    f = p.pue[g] * p.slot_hours * POWER_SCALE
+    f = float(p.pue[g] * p.slot_hours)
     for j in scope.jobs:
         d = int(p.duration[j])
         for k, grp in enumerate(x.groups[j]):
             if grp.region != g or grp.power_kw <= 0:
                 continue
-            w = math.ceil(grp.power_kw * d * f - 1e-9)
+            w = grp.power_kw * d * f
             for s in scope.starts[j]:
                 var, mult = x.replicas_at(scope, j, k, int(s))
                 terms.append((var, w * mult))
     for n, v in x.active.items():
         if p.node_region[n] == g and p.idle_kw[n] > 0:
-            terms.append((v, math.ceil(p.idle_kw[n] * p.H * f - 1e-9)))
+            terms.append((v, float(p.idle_kw[n]) * p.H * f))
     bg = float(scope.bg_energy[g]) if scope.bg_energy is not None else 0.0
-    rhs = math.floor(max(0.0, p.energy_budget[g] - bg) * POWER_SCALE + 1e-9)
     if terms:
-        m.add(m.wsum(terms) <= rhs)
+        int_terms, int_rhs, exact = scaled_row(terms, max(0.0, p.energy_budget[g] - bg))
+        x.inexact |= not exact
+        m.add(m.wsum(int_terms) <= int_rhs)
 
 
 def cost_terms(scope: Scope, x: Variables) -> list[tuple[Any, float]]:

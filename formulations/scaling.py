@@ -84,6 +84,16 @@ def resource_scales(demand: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     return out
 
 
+def resources_exact(demand: np.ndarray, capacity: np.ndarray, scales: np.ndarray) -> bool:
+    """True if every demand and capacity is integral after scaling."""
+    for vals in (demand, capacity):
+        if vals.size:
+            v = vals * scales[None, :]
+            if not np.all(np.abs(v - np.round(v)) <= 1e-9 * np.maximum(1, np.abs(v))):
+                return False
+    return True
+
+
 def scaled_demand(q: float, scale: float) -> int:
     """A demand rounded up (conservative)."""
     return int(math.ceil(q * scale - 1e-9))
@@ -92,3 +102,25 @@ def scaled_demand(q: float, scale: float) -> int:
 def scaled_capacity(q: float, scale: float) -> int:
     """A capacity rounded down (conservative)."""
     return int(math.floor(q * scale + 1e-9))
+
+
+def scaled_row(terms: list[tuple[object, float]], rhs: float,
+               limit: int = 10**6) -> tuple[list[tuple[object, int]], int, bool]:
+    """Scale a ``sum coef * var <= rhs`` row to integers, conservatively.
+
+    The multiplier is the smallest power of ten (up to ``limit``, and small
+    enough to keep the row under :data:`MAX_SUM`) that makes every number
+    integral. Where none does, coefficients are rounded up and ``rhs`` down,
+    so the integer row never admits what the exact row rejects; the third
+    value then is False (the row is slightly stricter than the rule).
+    """
+    coefs = np.array([c for _, c in terms] + [rhs], dtype=float)
+    scale = decimal_scale(coefs, limit)
+    peak = float(np.abs(coefs).sum())
+    while scale > 1 and peak * scale > MAX_SUM:
+        scale //= 10
+    out = [(v, int(math.ceil(c * scale - 1e-9))) for v, c in terms]
+    int_rhs = int(math.floor(rhs * scale + 1e-9))
+    exact = all(abs(c * scale - k) <= 1e-9 * max(1.0, abs(c * scale)) for (_, c), (_, k) in
+                zip(terms, out)) and abs(rhs * scale - int_rhs) <= 1e-9 * max(1.0, abs(rhs * scale))
+    return out, int_rhs, exact

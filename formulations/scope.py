@@ -118,18 +118,21 @@ def _build(prep: Prepared, cand: list[int], fixed: dict[int, int],
         classes, free_win = classes[cls_ok], free_win[cls_ok]
         if len(classes) == 0:
             continue
+        R = int(p.replicas[j])
         node_list = []
         counts = np.zeros(len(st), dtype=int)
         for c, fw in zip(classes, free_win):
             lo, cnt = int(p.class_first[c]), int(p.class_count[c])
             members = np.arange(lo, lo + cnt)
             if fresh_per_class is not None:
+                # At least R idle copies: a freed job must keep room for all of
+                # its replicas, or it would drop out of the model while the
+                # merged plan keeps its old nodes (see ``extract``).
                 on = members[bg_active[lo:lo + cnt]]
-                off = members[~bg_active[lo:lo + cnt]][:fresh_per_class]
+                off = members[~bg_active[lo:lo + cnt]][:max(fresh_per_class, R)]
                 members = np.concatenate([on, off])
             node_list.append(members)
             counts += fw * len(members)
-        R = int(p.replicas[j])
         st = st[counts >= R]
         if len(st) == 0:
             continue

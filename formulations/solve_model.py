@@ -103,6 +103,11 @@ def to_plan(problem: Problem, prep: Prepared, start: np.ndarray,
                 metrics=compute_metrics(problem, assignments))
 
 
+def _new_backend(backend_cls: Any, params: SolveParams, seed: int, log: bool) -> Any:
+    extra = {"options": params.cpsat_options} if backend_cls is cpsat_backend.CpSatBackend else {}
+    return backend_cls(seed=seed, workers=params.workers, log=log, **extra)
+
+
 def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
                deadline: float, backend_cls: Any, solver: str) -> Plan:
     """Solve with ``backend_cls``: full model if small enough, else LNS."""
@@ -112,13 +117,15 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
     if size > params.max_model_terms:
         return _lns(problem, prep, params, greedy, deadline, backend_cls, solver)
-    m = backend_cls(seed=params.seed, workers=params.workers, log=params.log)
+    m = _new_backend(backend_cls, params, params.seed, params.log)
     x = build(m, scope)
     stages = make_stages(problem, scope, x)
     values = run_stages(m, stages, x, hint_values(scope, x, start, nodes), params, deadline)
     start, nodes = extract(scope, x, values, start, nodes)
     plan = to_plan(problem, prep, start, nodes, solver, "not placed by the optimizer")
-    proven = all(st.status == "optimal" for st in stages)
+    # A conservatively rounded row makes the model stricter than the rules:
+    # its optimum is then not a proof for the real problem.
+    proven = all(st.status == "optimal" for st in stages) and not x.inexact
     bound = bound_of(problem, stages)
     gap = gap_of(problem, plan.metrics, bound)
     status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
@@ -142,7 +149,7 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
         scope = neighbourhood_scope(prep, best[0], best[1], free)
         if not scope.jobs:
             continue
-        m = backend_cls(seed=params.seed + rounds, workers=params.workers, log=False)
+        m = _new_backend(backend_cls, params, params.seed + rounds, False)
         x = build(m, scope)
         stages = make_stages(problem, scope, x)
         step_end = min(deadline, time.perf_counter() + max(1.0, min(10.0, (deadline - time.perf_counter()) / 3)))
@@ -153,7 +160,7 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
                        for j in range(prep.J) if cand[0][j] >= 0]
         metrics = compute_metrics(problem, assignments)
         if better(problem, metrics, best_metrics):
-            plan = to_plan(problem, prep, cand[0], cand[1], solver, "")
+            plan = to_plan(problem, prep, cand[0], cand[1], solver, "not placed by the optimizer")
             if is_valid(plan.replace(status=SolveStatus.INFEASIBLE), validate(problem, plan)):
                 best, best_metrics = cand, metrics
                 accepted += 1

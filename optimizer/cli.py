@@ -79,9 +79,9 @@ class _Group(TyperGroup):
                 raise
             if ctx.meta.get(_DEBUG_KEY):
                 raise
-            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            _err(f"error: {type(e).__name__}: {first}" if first else f"error: {type(e).__name__}")
-            _err("(run with --debug for the traceback)")
+            text = str(e).strip()
+            what = f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
+            _err(f"error: {what} (run with --debug for the traceback)")
             raise typer.Exit(EXIT_ERROR) from None
 
 
@@ -444,3 +444,8 @@ def solvers_cmd() -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``allocopt`` and ``python -m optimizer`` (exits the process)."""
     app(args=list(argv) if argv is not None else None, prog_name="allocopt")
+
+
+# More commands (generate, import, export, bench, report) live in their own
+# module; importing it registers them on ``app``.
+from . import cli_tools as _cli_tools  # noqa: E402, F401

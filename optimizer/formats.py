@@ -49,7 +49,8 @@ def read_data(path: str | Path, what: str = "problem") -> Any:
             return yaml.load(text, Loader=_SafeNoAliasLoader)  # noqa: S506 - safe loader subclass
         return json.loads(text, parse_constant=_reject_constant)
     except (yaml.YAMLError, json.JSONDecodeError, ValueError) as e:
-        raise ProblemError([f"{what} file {str(path)!r}: not valid {_kind(path)}: {_one_line(e)}"]) from None
+        raise ProblemError(
+            [f"{what} file {str(path)!r}: not valid {_kind(path)}: {_one_line(e)}"]) from None
 
 
 def _one_line(e: Exception) -> str:

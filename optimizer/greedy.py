@@ -42,6 +42,8 @@ from .prepared import Prepared, sliding_min
 from .problem import Problem
 
 EPS = 1e-9
+#: Candidate nodes evaluated together in one numpy batch.
+BATCH_NODES = 128
 
 
 @dataclass
@@ -91,10 +93,18 @@ class Scheduler:
 
     def __init__(self, prep: Prepared, cost_rate: np.ndarray | None = None):
         self.prep = p = prep
-        self.free = np.repeat(p.capacity[:, None, :], p.H, axis=1)  # (N, H, R)
+        # Free capacity, stored per resource (R, N, H) so that gathering the
+        # rows of candidate nodes is contiguous; ``free`` is the (N, H, R) view.
+        self.free_r = np.ascontiguousarray(
+            np.repeat(p.capacity.T[:, :, None], p.H, axis=2))  # (R, N, H)
+        self.free = self.free_r.transpose(1, 2, 0)  # (N, H, R) view
         self.head = p.power_cap.copy()  # facility kW headroom (G, H)
         self.budget_left = p.energy_budget.copy()
+        self.capped = np.isfinite(p.power_cap).any(axis=1)
+        self.budgeted = np.isfinite(p.energy_budget)
         self.active = np.zeros(p.N, dtype=bool)
+        self.class_active = np.zeros(p.C, dtype=int)  # active nodes per class
+        self._cand_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.util = np.zeros(p.N)  # used share of capacity, summed over slots
         self.start = np.full(p.J, -1, dtype=int)
         self.nodes: dict[int, tuple[int, ...]] = {}
@@ -104,6 +114,14 @@ class Scheduler:
             p.class_cost_per_slot * p.H
         )
         self._capnorm = np.where(p.capacity > 0, 1.0 / np.maximum(p.capacity, EPS), 0.0)
+        # Latest start that still lets every chain of successors meet its
+        # deadline (successors that can never be placed do not count).
+        ls = p.latest_start.copy()
+        for k in reversed(p.topo_order):
+            for q in p.succs[k]:
+                if q not in p.static_reasons:
+                    ls[k] = min(ls[k], ls[q] - p.duration[k])
+        self.latest_start_chain = ls
 
     # -- state ----------------------------------------------------------
 
@@ -121,6 +139,9 @@ class Scheduler:
             energy = p.pue[g] * P_cls[c] * d * p.slot_hours
             if not self.active[n]:
                 self.active[n] = True
+                self.class_active[c] += 1
+                for key in [k for k in self._cand_cache if k[0] == c]:
+                    del self._cand_cache[key]
                 self.head[g] -= p.pue[g] * p.class_idle[c]
                 energy += p.pue[g] * p.class_idle[c] * p.H * p.slot_hours
             self.budget_left[g] -= energy
@@ -139,6 +160,10 @@ class Scheduler:
 
     def candidates(self, c: int, fresh_needed: int) -> tuple[np.ndarray, np.ndarray]:
         """Active nodes of class ``c`` plus up to ``fresh_needed`` idle copies."""
+        key = (c, fresh_needed)
+        hit = self._cand_cache.get(key)
+        if hit is not None:
+            return hit
         p = self.prep
         lo = p.class_first[c]
         act = self.active[lo:lo + p.class_count[c]]
@@ -146,81 +171,140 @@ class Scheduler:
         off = np.flatnonzero(~act)[:fresh_needed] + lo
         nodes = np.concatenate([on, off])
         fresh = np.concatenate([np.zeros(len(on), bool), np.ones(len(off), bool)])
+        self._cand_cache[key] = (nodes, fresh)
         return nodes, fresh
 
     def class_options(self, j: int, c: int, starts: np.ndarray, fresh_needed: int,
                       stats: dict[str, int]) -> Options | None:
         """Feasible options of one replica of ``j`` on class ``c``'s candidates."""
+        return self.options(j, np.array([c]), starts, fresh_needed, stats)
+
+    def options(self, j: int, classes: np.ndarray, starts: np.ndarray, fresh_needed: int,
+                stats: dict[str, int]) -> Options | None:
+        """Feasible options of one replica of ``j`` on the candidates of
+        ``classes`` (active nodes plus ``fresh_needed`` idle copies each),
+        evaluated together in one batch."""
         p = self.prep
-        nodes, fresh = self.candidates(c, fresh_needed)
-        if len(nodes) == 0:
+        parts = [self.candidates(int(c), fresh_needed) for c in classes]
+        sizes = [len(n) for n, _ in parts]
+        if sum(sizes) == 0:
             return None
+        nodes = np.concatenate([n for n, _ in parts])
+        fresh = np.concatenate([f for _, f in parts])
+        pos = np.repeat(np.arange(len(classes)), sizes)  # node -> position in classes
         d = int(p.duration[j])
         s0, s1 = int(starts[0]), int(starts[-1]) + d
-        dem = p.demand[j]
-        need = dem > 0
-        fit = np.all(self.free[nodes, s0:s1][:, :, need] >= dem[need] - EPS, axis=2)  # (k, W)
-        blocked = np.concatenate([np.zeros((len(nodes), 1), int), np.cumsum(~fit, 1)], 1)
         rel = starts - s0
+        # Per needed resource (most jobs need few): (k, W) blocks, dropping
+        # nodes with no room at all after each resource.
+        fit = None
+        for r in np.flatnonzero(p.demand[j] > 0):
+            blk = self.free_r[r][nodes, s0:s1] >= p.demand[j, r] - EPS
+            fit = blk if fit is None else fit & blk
+        if fit is None:
+            fit = np.ones((len(nodes), s1 - s0), dtype=bool)
+        blocked = np.zeros((len(nodes), fit.shape[1] + 1), dtype=np.int32)
+        np.cumsum(~fit, axis=1, out=blocked[:, 1:])
         ok = (blocked[:, rel + d] - blocked[:, rel]) == 0
-        ok &= p.window_free(np.array([c]), d, starts)
+        ok &= p.window_free(classes, d, starts)[pos]
         if not ok.any():
             stats["capacity"] += 1
             return None
-        g = p.class_region[c]
-        P = float(p.class_power(j)[c])
-        idle = float(p.class_idle[c])
-        pue = float(p.pue[g])
-        win = sliding_min(self.head[g], d)[starts]  # (S,)
-        need_kw = pue * (P + idle * fresh)  # (k,)
-        pw_ok = need_kw[:, None] <= win[None, :] + 1e-9
-        pw_ok &= (~fresh | (pue * idle <= self.head[g].min() + 1e-9))[:, None]
-        if not (ok & pw_ok).any():
-            stats["power"] += 1
-            return None
-        ok &= pw_ok
-        energy = pue * (P * d + idle * p.H * fresh) * p.slot_hours
-        b_ok = energy <= self.budget_left[g] + 1e-9
-        if not (ok & b_ok[:, None]).any():
-            stats["budget"] += 1
-            return None
-        ok &= b_ok[:, None]
-        dyn = P * (self.cum_cost[g, starts + d] - self.cum_cost[g, starts])
-        cost = dyn[None, :] + p.tardiness(j, starts)[None, :] + (
-            self.activation_cost[c] * fresh
-        )[:, None]
-        carb_dyn = P * (p.cum_carbon[g, starts + d] - p.cum_carbon[g, starts])
-        carb = carb_dyn[None, :] + (idle * p.cum_carbon[g, p.H] * fresh)[:, None]
-        return Options(nodes, starts, ok, cost, carb, fresh, np.full(len(nodes), P))
+        g_c = p.class_region[classes]
+        P_c = p.class_power(j)[classes]
+        idle_c = p.class_idle[classes]
+        pue_c = p.pue[g_c]
+        P, idle, pue = P_c[pos], idle_c[pos], pue_c[pos]
+        if self.capped[g_c].any():
+            win_c = np.full((len(classes), len(starts)), np.inf)
+            head_min = np.full(len(classes), np.inf)
+            for g in np.unique(g_c[self.capped[g_c]]):
+                m = g_c == g
+                win_c[m] = sliding_min(self.head[g, s0:s1], d)[rel]
+                head_min[m] = self.head[g].min()
+            need_kw = pue * (P + idle * fresh)
+            pw_ok = need_kw[:, None] <= win_c[pos] + 1e-9
+            pw_ok &= (~fresh | (pue * idle <= head_min[pos] + 1e-9))[:, None]
+            if not (ok & pw_ok).any():
+                stats["power"] += 1
+                return None
+            ok &= pw_ok
+        if self.budgeted[g_c].any():
+            energy = pue * (P * d + idle * p.H * fresh) * p.slot_hours
+            b_ok = energy <= self.budget_left[g_c][pos] + 1e-9
+            if not (ok & b_ok[:, None]).any():
+                stats["budget"] += 1
+                return None
+            ok &= b_ok[:, None]
+        cum = self.cum_cost[g_c]
+        dyn_c = P_c[:, None] * (cum[:, starts + d] - cum[:, starts])
+        cost = (dyn_c + p.tardiness(j, starts)[None, :])[pos] + (
+            self.activation_cost[classes][pos] * fresh)[:, None]
+        cumc = p.cum_carbon[g_c]
+        carb_c = P_c[:, None] * (cumc[:, starts + d] - cumc[:, starts])
+        carb = carb_c[pos] + (idle * p.cum_carbon[g_c, p.H][pos] * fresh)[:, None]
+        return Options(nodes, starts, ok, cost, carb, fresh, P)
 
     def lower_bounds(self, j: int, classes: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Cheapest possible cost of one replica per class (no activation)."""
+        """Cheapest possible cost of one replica per class: the cheapest
+        start, plus the activation cost where no node of the class is active."""
         p = self.prep
         d = int(p.duration[j])
         g = p.class_region[classes]
         P = p.class_power(j)[classes]
-        dyn = P[:, None] * (self.cum_cost[g][:, starts + d] - self.cum_cost[g][:, starts])
-        return (dyn + p.tardiness(j, starts)[None, :]).min(axis=1)
+        cum = self.cum_cost[g]
+        dyn = P[:, None] * (cum[:, starts + d] - cum[:, starts])
+        lb = (dyn + p.tardiness(j, starts)[None, :]).min(axis=1)
+        act = self.activation_cost[classes]
+        return lb + np.where(self.class_active[classes] > 0, np.minimum(act, 0.0), act)
 
     # -- choosing ---------------------------------------------------------
 
     def best_single(self, j: int, starts: np.ndarray, score: Score, prune: bool,
                     stats: dict[str, int]) -> tuple[int, tuple[int, ...]] | None:
-        """Best (start, (node,)) for a one-replica job, or None."""
+        """Best (start, (node,)) for a one-replica job, or None.
+
+        Classes are evaluated in batches of about :data:`BATCH_NODES`
+        candidate nodes. With ``prune`` (cost-based scores), batches go
+        cheapest lower bound first and stop once no class can beat the best
+        option found; later batches only look at starts that still could.
+        """
         p = self.prep
         classes = p.eligible_classes(j)
         if prune:
             lb = self.lower_bounds(j, classes, starts)
             order = np.argsort(lb, kind="stable")
+            d = int(p.duration[j])
+            P = p.class_power(j)
+            tard = p.tardiness(j, starts)
         else:
             lb = np.zeros(len(classes))
             order = np.arange(len(classes))
         best: tuple[float, int, int] | None = None  # (score, start, node)
         best_cost = np.inf
-        for k in order:
-            if prune and best is not None and lb[k] >= best_cost - 1e-12:
+        i = 0
+        while i < len(order):
+            if prune and best is not None and lb[order[i]] >= best_cost - 1e-12:
                 break
-            opts = self.class_options(j, int(classes[k]), starts, 1, stats)
+            batch, size = [], 0
+            while i < len(order) and (not batch or size < BATCH_NODES):
+                if prune and best is not None and lb[order[i]] >= best_cost - 1e-12:
+                    break
+                c = int(classes[order[i]])
+                batch.append(c)
+                size += int(self.class_active[c]) + 1
+                i += 1
+            batch_arr = np.array(batch)
+            cand = starts
+            if prune and best is not None:
+                # Only starts whose dynamic cost alone can still beat the best.
+                g = p.class_region[batch_arr]
+                cum = self.cum_cost[g]
+                dyn = (P[batch_arr][:, None] * (cum[:, starts + d] - cum[:, starts])).min(axis=0)
+                cand = starts[dyn + tard < best_cost - 1e-12]
+                if len(cand) == 0:
+                    continue
+            opts = self.options(j, batch_arr, cand, 1, stats)
             if opts is None:
                 continue
             sc = np.where(opts.ok, score(opts, self, j), np.inf)
@@ -234,24 +318,17 @@ class Scheduler:
         return best[1], (best[2],)
 
     def best_multi(self, j: int, starts: np.ndarray, score: Score,
-                   stats: dict[str, int], max_tries: int = 32) -> tuple[int, tuple[int, ...]] | None:
+                   stats: dict[str, int], max_tries: int = 8) -> tuple[int, tuple[int, ...]] | None:
         """Best (start, nodes) for a replicated job, or None (a heuristic choice)."""
         p = self.prep
         job = p.jobs[j]
         R = int(p.replicas[j])
         mpr = job.max_per_region or R
-        all_opts = []
-        for c in p.eligible_classes(j):
-            o = self.class_options(j, int(c), starts, R, stats)
-            if o is not None:
-                all_opts.append((int(c), o))
-        if not all_opts:
+        opts = self.options(j, p.eligible_classes(j), starts, R, stats)
+        if opts is None:
             return None
-        nodes = np.concatenate([o.nodes for _, o in all_opts])
-        ok = np.concatenate([o.ok for _, o in all_opts])
-        sc = np.concatenate([np.where(o.ok, score(o, self, j), np.inf) for _, o in all_opts])
-        power = np.concatenate([o.power for _, o in all_opts])
-        fresh = np.concatenate([o.fresh for _, o in all_opts])
+        nodes, ok, power, fresh = opts.nodes, opts.ok, opts.power, opts.fresh
+        sc = np.where(ok, score(opts, self, j), np.inf)
         regions = p.node_region[nodes]
         cliques = p.region_sets(j)
         if not cliques:
@@ -325,13 +402,23 @@ class Scheduler:
             return (f"window too short: predecessors end at slot {int(p.release[j]) if not p.preds[j] else max(int(self.start[q] + p.duration[q]) for q in p.preds[j])}, "
                     f"duration {int(p.duration[j])}, deadline {int(p.deadline[j])}")
         stats = {"capacity": 0, "power": 0, "budget": 0, "replication": 0}
-        if p.replicas[j] == 1:
-            got = self.best_single(j, starts, score, prune, stats)
-        else:
-            got = self.best_multi(j, starts, score, stats)
+        got = None
+        # Leave room for successors first: the cheapest start of a job may be
+        # so late that a (required) successor can no longer meet its deadline.
+        room = starts[starts <= self.latest_start_chain[j]]
+        if 0 < len(room) < len(starts):
+            got = self._best(j, room, score, prune, dict.fromkeys(stats, 0))
+        if got is None:
+            got = self._best(j, starts, score, prune, stats)
         if got is not None:
             return got
         return self._reason(j, starts, stats)
+
+    def _best(self, j: int, starts: np.ndarray, score: Score, prune: bool,
+              stats: dict[str, int]) -> tuple[int, tuple[int, ...]] | None:
+        if self.prep.replicas[j] == 1:
+            return self.best_single(j, starts, score, prune, stats)
+        return self.best_multi(j, starts, score, stats)
 
     def _reason(self, j: int, starts: np.ndarray, stats: dict[str, int]) -> str:
         p = self.prep
@@ -370,8 +457,11 @@ def job_order(prep: Prepared, key: Callable[[int], tuple] | None = None) -> list
 
 
 def _density_key(p: Prepared) -> Callable[[int], tuple]:
-    maxcap = np.maximum(p.class_cap.max(axis=0), EPS) if p.C else np.ones(p.R)
-    size = (p.demand / maxcap).max(axis=1) * p.duration * p.replicas + EPS
+    share = np.zeros(p.J)
+    if p.R and p.C:
+        maxcap = np.maximum(p.class_cap.max(axis=0), EPS)
+        share = (p.demand / maxcap).max(axis=1)
+    size = np.maximum(share, 1e-3) * p.duration * p.replicas + EPS
     density = p.value / size
     return lambda j: (-float(density[j]), int(p.deadline[j]))
 
@@ -394,6 +484,7 @@ def run_greedy(
     prune: bool = True,
     cost_rate: np.ndarray | None = None,
     solver: str = "greedy",
+    value_checks: bool = True,
 ) -> Plan:
     """Plan with the greedy engine; see the module docstring.
 
@@ -404,6 +495,10 @@ def run_greedy(
     order, score, prune, cost_rate
         Hooks for the baselines: the job order, the option score (lower is
         better), whether cost-based class pruning applies, and the cost rate.
+    value_checks
+        Skip jobs not worth placing (zero value, or in weighted mode costing
+        more than their value). The naive baselines turn this off: they place
+        every job they can.
 
     Returns
     -------
@@ -421,7 +516,7 @@ def run_greedy(
     for j in order:
         # A job worth nothing only adds cost (lexicographic: zero value and
         # nothing valuable depends on it; weighted: checked after costing).
-        if not p.required[j] and ev[j] <= 0 and not _needed(p, j):
+        if value_checks and not p.required[j] and ev[j] <= 0 and not _needed(p, j):
             reasons[j] = "value 0: placing it would only add cost"
             continue
         got = sched.try_job(j, score, prune)
@@ -429,7 +524,7 @@ def run_greedy(
             reasons[j] = got
             continue
         start, nodes = got
-        if weighted and not p.required[j] and not _needed(p, j):
+        if value_checks and weighted and not p.required[j] and not _needed(p, j):
             extra = _option_cost(sched, j, start, nodes)
             if extra > ev[j] + 1e-9:
                 reasons[j] = (f"placing it would cost {extra:.4g} > its value "
@@ -504,7 +599,7 @@ def schedule_from_plan(p: Prepared, plan: Plan) -> Scheduler:
 
 
 def explain_unplaced(problem: Problem, plan: Plan, prep: Prepared | None = None,
-                     solver_note: str = "not chosen by the optimizer") -> Plan:
+                     solver_note: str = "not placed by the optimizer") -> Plan:
     """Give each unplaced job of ``plan`` the specific reason it stays out.
 
     Each unplaced job is tried against the plan as it stands: a static
@@ -523,9 +618,22 @@ def explain_unplaced(problem: Problem, plan: Plan, prep: Prepared | None = None,
             if j not in p.static_reasons and "predecessor" not in got:
                 reason += " (given the higher-ranked jobs placed)"
         else:
-            reason = f"{solver_note}: {u.reason}" if u.reason else solver_note
+            reason = _why_left_out(problem, p, sched, j, got, solver_note)
         out.append(Unplaced(u.job, reason))
     return plan.replace(unplaced=tuple(out))
+
+
+def _why_left_out(problem: Problem, p: Prepared, sched: Scheduler, j: int,
+                  option: tuple[int, tuple[int, ...]], solver_note: str) -> str:
+    """Reason for a job that would still fit into the final plan."""
+    cost = _option_cost(sched, j, *option)
+    if problem.objective.mode == "weighted" and cost > effective_value(p)[j] + 1e-9:
+        return (f"placing it would cost {cost:.4g} > its value {p.value[j]:.4g} "
+                "(weighted objective)")
+    if p.value[j] <= 0:
+        return "value 0: placing it would only add cost"
+    return (f"{solver_note}: it would fit (start {option[0]}), but the search stopped "
+            "before adding it; a longer time limit may place it")
 
 
 def _pick_replicas(feas: np.ndarray, col: np.ndarray, regions: np.ndarray, clique: set[int],
@@ -533,7 +641,19 @@ def _pick_replicas(feas: np.ndarray, col: np.ndarray, regions: np.ndarray, cliqu
     """Cheapest ``R`` nodes within ``clique``: one in each of the ``min_regions``
     regions whose best node is cheapest, then the cheapest rest, at most
     ``mpr`` per region."""
-    cand = [int(i) for i in feas[np.argsort(col[feas], kind="stable")] if int(regions[i]) in clique]
+    inside = np.zeros(int(regions.max()) + 1, dtype=bool)
+    inside[[g for g in clique if g < len(inside)]] = True
+    feas = feas[inside[regions[feas]]]
+    if len(feas) == 0:
+        return None
+    # Only the cheapest min(R, mpr) nodes of each region can matter.
+    keep = min(R, mpr)
+    srt = feas[np.lexsort((col[feas], regions[feas]))]
+    reg = regions[srt]
+    first = np.r_[0, np.flatnonzero(reg[1:] != reg[:-1]) + 1]
+    rank = np.arange(len(srt)) - np.repeat(first, np.diff(np.r_[first, len(srt)]))
+    short = srt[rank < keep]
+    cand = [int(i) for i in short[np.argsort(col[short], kind="stable")]]
     by_region: dict[int, list[int]] = {}
     for i in cand:
         by_region.setdefault(int(regions[i]), []).append(i)

@@ -50,6 +50,9 @@ class SolveParams:
     lns_jobs: int = 120
     symmetry: bool = True
     log: bool = False
+    #: Raw CP-SAT parameters (``[cpsat]`` table of the TOML file), as
+    #: ``(name, value)`` pairs, e.g. ``(("linearization_level", 2),)``.
+    cpsat_options: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> SolveParams:
@@ -58,9 +61,12 @@ class SolveParams:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise ProblemError([f"params file {str(path)!r}: {e}"]) from None
-        data = data.get("solve", data)
-        names = {f.name: f.type for f in dataclasses.fields(cls)}
+        raw = data.get("cpsat", {})
+        data = dict(data.get("solve", {k: v for k, v in data.items() if k != "cpsat"}))
+        names = {f.name for f in dataclasses.fields(cls)} - {"cpsat_options"}
         errors = [f"params file {str(path)!r}: unknown key {k!r}" for k in data if k not in names]
+        errors += _check_cpsat_options(str(path), raw)
+        data["cpsat_options"] = tuple(sorted(raw.items())) if isinstance(raw, dict) else ()
         if errors:
             raise ProblemError(errors)
         data.update({k: v for k, v in overrides.items() if v is not None})
@@ -70,10 +76,13 @@ class SolveParams:
         """Raise :class:`ProblemError` for out-of-range values."""
         errors = []
         for f in dataclasses.fields(self):
+            if f.name == "cpsat_options":
+                continue
             # A TOML file can hold any type: check before comparing numbers.
             val, want = getattr(self, f.name), type(f.default)
+            number = (int, float) if want is float else want
             ok = isinstance(val, bool) if want is bool else (
-                not isinstance(val, bool) and isinstance(val, (int, float) if want is float else want))
+                not isinstance(val, bool) and isinstance(val, number))
             if not ok:
                 errors.append(f"{f.name} must be {_TYPE_WORDS[want]}, got {val!r}")
         if errors:
@@ -89,3 +98,22 @@ class SolveParams:
         if errors:
             raise ProblemError(errors)
         return self
+
+
+def _check_cpsat_options(path: str, raw: Any) -> list[str]:
+    """Names and types of raw CP-SAT parameters, checked against OR-Tools."""
+    if not isinstance(raw, dict):
+        return [f"params file {path!r}: [cpsat] must be a table of CP-SAT parameters"]
+    from ortools.sat import sat_parameters_pb2
+
+    proto = sat_parameters_pb2.SatParameters()
+    errors = []
+    for key, val in raw.items():
+        if not hasattr(proto, key):
+            errors.append(f"params file {path!r}: [cpsat] unknown CP-SAT parameter {key!r}")
+            continue
+        try:
+            setattr(proto, key, val)
+        except (TypeError, ValueError) as e:
+            errors.append(f"params file {path!r}: [cpsat] {key}: {e}")
+    return errors

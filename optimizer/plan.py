@@ -105,7 +105,13 @@ class Plan:
             msgs = []
             for err in e.errors():
                 loc = ".".join(str(p) for p in err["loc"])
-                msgs.append(f"plan: {loc}: {err['msg'].lower()}")
+                if err["type"] == "value_error":
+                    text = str(err["ctx"]["error"])  # without pydantic's "Value error, "
+                elif err["type"] == "model_type":
+                    text = f"must be an object, got {type(err['input']).__name__}"
+                else:
+                    text = err["msg"].lower()
+                msgs.append(f"plan: {loc}: {text}" if loc else f"plan: {text}")
             raise ProblemError(msgs) from None
         return cls(
             problem=raw.problem,

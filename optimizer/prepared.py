@@ -64,6 +64,8 @@ class Prepared:
         self.price = np.stack([_series(r.price_per_kwh, H, 0.0) for r in p.regions])
         self.carbon = np.stack([_series(r.carbon_g_per_kwh, H, 0.0) for r in p.regions])
         self.power_cap = np.stack([_series(r.power_cap_kw, H, np.inf) for r in p.regions])
+        self.capped = np.isfinite(self.power_cap).any(axis=1)
+        self.cap_min = self.power_cap.min(axis=1)
         self.energy_budget = np.array(
             [np.inf if r.energy_budget_kwh is None else r.energy_budget_kwh for r in p.regions]
         )
@@ -95,6 +97,7 @@ class Prepared:
         self.class_blocked = np.concatenate(
             [np.zeros((self.C, 1), dtype=int), np.cumsum(~self.class_avail, 1)], 1
         )
+        self.class_has_maint = self.class_blocked[:, -1] > 0
         counts = np.array([n.count for n in p.nodes], dtype=int)
         self.class_first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
         self.class_count = counts
@@ -177,6 +180,8 @@ class Prepared:
 
     def window_free(self, classes: np.ndarray, d: int, starts: np.ndarray) -> np.ndarray:
         """(len(classes), len(starts)) bool: no maintenance in [s, s+d)."""
+        if not self.class_has_maint[classes].any():
+            return np.ones((len(classes), len(starts)), dtype=bool)
         b = self.class_blocked[classes]
         return (b[:, starts + d] - b[:, starts]) == 0
 
@@ -223,16 +228,20 @@ class Prepared:
         P = self.class_power(j)[cls]
         g = self.class_region[cls]
         pue = self.pue[g]
-        caps = self.power_cap[g]  # (k, H)
         H = self.H
-        win_min = sliding_min(caps, d)[:, starts]
         idle = self.class_idle[cls]
-        power_ok = (pue[:, None] * (P + idle)[:, None] <= win_min + 1e-9) & (
-            (pue * idle <= caps.min(axis=1) + 1e-9)[:, None]
-        )
-        ok = free & power_ok
-        if not ok.any():
-            return "power cap: one replica (with its node's idle draw) exceeds power_cap_kw of every eligible region in every feasible window"
+        ok = free
+        # Fast path: one replica plus its node's idle draw fits under the
+        # smallest cap of its region in every slot.
+        if self.capped[g].any() and not (pue * (P + idle) <= self.cap_min[g] + 1e-9).all():
+            win_min = self._cap_window_min(d)[g][:, starts]
+            power_ok = (pue[:, None] * (P + idle)[:, None] <= win_min + 1e-9) & (
+                (pue * idle <= self.power_cap[g].min(axis=1) + 1e-9)[:, None]
+            )
+            ok = free & power_ok
+            if not ok.any():
+                return ("power cap: one replica (with its node's idle draw) exceeds "
+                        "power_cap_kw of every eligible region in every feasible window")
         energy = pue * (P * d + idle * H) * self.slot_hours
         budget_ok = energy <= self.energy_budget[g] + 1e-9
         ok &= budget_ok[:, None]
@@ -263,6 +272,11 @@ class Prepared:
             return (f"no set of eligible regions within max_latency_ms {job.max_latency_ms:g} "
                     f"holds {R} replicas over {job.min_regions} region(s)")
         return None
+
+    @functools.cache  # noqa: B019 - bounded by the number of distinct durations
+    def _cap_window_min(self, d: int) -> np.ndarray:
+        """(G, H-d+1): the smallest power cap over every window of d slots."""
+        return sliding_min(self.power_cap, d)
 
     def _no_eligible_reason(self, j: JobIdx) -> str:
         job = self.jobs[j]

@@ -285,7 +285,29 @@ def _parse_list(kind: str, cls: type[_Record], raw: Any, errors: list[str],
             out.append(cls.model_validate(item))
         except ValidationError as e:
             errors.extend(_format_errors(where, e))
+            # Keep what did parse, so the cross-object checks still report
+            # this object's other errors (duplicate id, unknown references).
+            # No Problem is built once there are errors, so it is only checked.
+            partial = _partial_record(cls, item, e)
+            if partial is not None:
+                out.append(partial)
     return out
+
+
+#: Stand-ins for required numeric fields that failed to parse; they take
+#: part in no cross-object check.
+_PLACEHOLDERS = {"duration": 1, "latency_ms": 0.0}
+
+
+def _partial_record(cls: type[_Record], item: Mapping, err: ValidationError) -> Any:
+    """``item`` without its failing fields, or None if that cannot parse either."""
+    bad = {e["loc"][0] for e in err.errors() if e["loc"]}
+    data = {k: v for k, v in item.items() if k not in bad}
+    data.update({k: v for k, v in _PLACEHOLDERS.items() if k in bad and k in cls.model_fields})
+    try:
+        return cls.model_validate(data)
+    except ValidationError:
+        return None
 
 
 def parse_problem(data: Any) -> Problem:

@@ -56,7 +56,8 @@ def _load_plugins() -> None:
     if getattr(_load_plugins, "done", False):
         return
     _load_plugins.done = True  # type: ignore[attr-defined]
-    import formulations.solve_model  # noqa: F401 - registers cpsat / pulp
+    import formulations.solve_model  # noqa: F401 - registers cpsat
+    import formulations.solve_pulp  # noqa: F401 - registers pulp / pulp-highs
 
     try:
         import benchmarks.baselines  # noqa: F401 - registers the baselines
@@ -76,6 +77,7 @@ def solve(
     seed: int | None = None,
     workers: int | None = None,
     params: SolveParams | None = None,
+    bound: str | None = None,
 ) -> Plan:
     """Plan ``problem`` with the named solver; always returns a valid plan.
 
@@ -89,6 +91,13 @@ def solve(
         Override the same fields of ``params``.
     params
         Solver parameters (defaults: :class:`SolveParams`).
+    bound
+        ``"lp"``: when the returned plan has no proof (status not
+        ``optimal`` and gap not 0), attach the
+        LP-relaxation bound (:func:`formulations.lp_bound.lp_bounds`, with
+        the plan as reference) as its ``bound`` and ``gap``, replacing any
+        bound of the solver's own. Computing it takes up to another
+        ``time_limit`` seconds. ``None`` (default): solver bounds only.
 
     Returns
     -------
@@ -116,33 +125,42 @@ def solve(
     table = solvers()
     if solver not in table:
         raise SolverError(f"unknown solver {solver!r}; known: {', '.join(sorted(table))}")
+    if bound not in (None, "lp"):
+        raise SolverError(f"unknown bound {bound!r}; known: lp")
     info = table[solver]
     prep = Prepared(problem)
+
+    def finish(plan: Plan) -> Plan:
+        # No proof: neither "optimal" nor a zero gap (an infeasible plan can be proven).
+        if bound == "lp" and plan.status != SolveStatus.OPTIMAL and plan.gap != 0.0:
+            plan = _with_lp_bound(problem, prep, plan, params.time_limit)
+        return _finish(plan, t0)
+
     greedy_plan = _checked_greedy(problem, prep)
     if info.fn is None:
-        return _finish(greedy_plan, t0)
+        return finish(greedy_plan)
     if not info.available():
-        return _finish(greedy_plan.replace(fallback=f"solver {solver!r} is not installed"), t0)
+        return finish(greedy_plan.replace(fallback=f"solver {solver!r} is not installed"))
     try:
         plan = info.fn(problem, prep, params, greedy_plan, deadline)
     except Exception as e:  # any back-end failure degrades to the greedy plan
         log.warning("solver %s failed: %s", solver, traceback.format_exc())
-        return _finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: {e}"), t0)
+        return finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: {e}"))
     plan = plan.replace(metrics=compute_metrics(problem, plan.assignments))
     plan = _status_for_required(problem, prep, plan)
     violations = validate(problem, plan)
     if not is_valid(plan, violations):
         msg = "; ".join(str(v) for v in violations[:3])
         log.error("solver %s returned an invalid plan: %s", solver, msg)
-        return _finish(greedy_plan.replace(
-            fallback=f"{solver} returned a plan the validator rejects ({msg})"), t0)
+        return finish(greedy_plan.replace(
+            fallback=f"{solver} returned a plan the validator rejects ({msg})"))
     if info.kind == "exact" and better(problem, greedy_plan.metrics, plan.metrics):
-        return _finish(greedy_plan.replace(
+        return finish(greedy_plan.replace(
             fallback=f"{solver} found nothing better than the greedy plan within the limits",
-            bound=plan.bound, gap=_gap_to(problem, greedy_plan, plan.bound)), t0)
+            bound=plan.bound, gap=_gap_to(problem, greedy_plan, plan.bound)))
     if plan.unplaced:
         plan = explain_unplaced(problem, plan, prep)
-    return _finish(plan, t0)
+    return finish(plan)
 
 
 def _checked_greedy(problem: Problem, prep: Prepared) -> Plan:
@@ -173,6 +191,20 @@ def _gap_to(problem: Problem, plan: Plan, bound: dict | None) -> float | None:
     from formulations.stages import gap_of
 
     return gap_of(problem, plan.metrics, bound)
+
+
+def _with_lp_bound(problem: Problem, prep: Prepared, plan: Plan, time_limit: float) -> Plan:
+    """``plan`` with the LP-relaxation bound and its gap (``bound="lp"``)."""
+    from formulations.lp_bound import lp_bounds
+
+    try:
+        lp = lp_bounds(problem, prep, time_limit, plan=plan)
+    except Exception:  # a bound is extra information: never lose the plan over it
+        log.warning("LP bound failed: %s", traceback.format_exc())
+        return plan
+    if not lp:
+        return plan
+    return plan.replace(bound=lp, gap=_gap_to(problem, plan, lp))
 
 
 def _finish(plan: Plan, t0: float) -> Plan:

@@ -267,8 +267,11 @@ def validate(problem: Problem, plan: Plan) -> list[Violation]:
                 usage[k, lo:hi] += dem
                 touched.add(k)
         distinct = set(regions)
-        if len(distinct) < job.min_regions:
-            bad("replication", f"{where}: replicas span {len(distinct)} region(s) < min_regions {job.min_regions}")
+        # A replica on an unknown node has no region; that is an eligibility
+        # violation already, not also too few regions.
+        if len(regions) == len(a.nodes) and len(distinct) < job.min_regions:
+            bad("replication", f"{where}: replicas span {len(distinct)} region(s) < min_regions "
+                f"{job.min_regions}")
         if job.max_per_region is not None:
             for g in sorted(distinct):
                 if regions.count(g) > job.max_per_region:

@@ -33,8 +33,10 @@ class CpSatBackend:
     native_cumulative = True
     integer_coefficients = True
 
-    def __init__(self, seed: int = 0, workers: int = 1, log: bool = False):
+    def __init__(self, seed: int = 0, workers: int = 1, log: bool = False,
+                 options: tuple[tuple[str, Any], ...] = ()):
         self.model = cp_model.CpModel()
+        self.options = options
         self.seed = seed
         self.workers = workers
         self.log = log
@@ -96,6 +98,8 @@ class CpSatBackend:
         solver.parameters.random_seed = int(self.seed)
         solver.parameters.num_workers = int(self.workers)
         solver.parameters.log_search_progress = bool(self.log)
+        for key, val in self.options:
+            setattr(solver.parameters, key, val)
         self.solver = solver
         return STATUS.get(solver.solve(self.model), "unknown")
 
