@@ -90,7 +90,20 @@ def add_capacity(m: Any, scope: Scope, x: Variables) -> None:
                     ivs.append(m.fixed_interval(s, d, f"bg[{p.node_names[n]},{k}]"))
                     qs.append(scaled_demand(q[r], rscale[r]))
             m.add_cumulative(ivs, qs, scaled_capacity(p.capacity[n, r], rscale[r]))
-    _add_class_capacity(m, scope, x)
+    if class_rows_terms(scope) <= MAX_CLASS_ROW_TERMS:
+        _add_class_capacity(m, scope, x)
+
+
+#: Budget of linear terms for the redundant class rows: they tighten small
+#: models, but on larger ones their presolve costs more than they give.
+MAX_CLASS_ROW_TERMS = 60_000
+
+
+def class_rows_terms(scope: Scope) -> int:
+    """Terms the redundant class rows would add (before dropping slack rows)."""
+    p = scope.prep
+    return int(sum(len(scope.starts[j]) * int(p.duration[j]) * int((p.demand[j] > 0).sum())
+                   * len({int(p.node_class[n]) for n in scope.nodes[j]}) for j in scope.jobs))
 
 
 def _add_class_capacity(m: Any, scope: Scope, x: Variables) -> None:
