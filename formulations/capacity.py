@@ -153,13 +153,23 @@ def _add_class_capacity(m: Any, scope: Scope, x: Variables) -> None:
             arr[s:s + d] += p.demand[j]
     for (c, r), slots in rows.items():
         members = model_nodes[p.node_class[model_nodes] == c]
-        cap = scaled_capacity(float(p.capacity[members[0], r]), rscale[r]) * len(members)
+        per_node = scaled_capacity(float(p.capacity[members[0], r]), rscale[r])
+        cap = per_node * len(members)
+        # Nodes with a cost of being on: the row's capacity counts only the
+        # active ones, which gives the node cost a real LP bound.
+        act = [x.active[int(n)] for n in members if int(n) in x.active]
+        link = bool(act) and float(p.activation_cost[members[0]]) > 0
         bg = bg_use.get(c)
         for t in range(H):
-            rhs = cap - (scaled_demand(float(bg[t, r]), rscale[r]) if bg is not None else 0)
-            if not slots[t] or upper[(c, r)][t] <= rhs:
+            used = scaled_demand(float(bg[t, r]), rscale[r]) if bg is not None else 0
+            rhs = cap - used
+            if not slots[t]:
                 continue
-            m.add(m.wsum(slots[t]) <= max(rhs, 0))
+            if link:
+                m.add(m.wsum(slots[t] + [(v, -per_node) for v in act])
+                      <= per_node * (len(members) - len(act)) - used)
+            elif upper[(c, r)][t] > rhs:
+                m.add(m.wsum(slots[t]) <= max(rhs, 0))
 
 
 def _add_capacity_time_indexed(m: Any, scope: Scope, x: Variables) -> None:

@@ -106,7 +106,7 @@ def _power_cap(m: Any, scope: Scope, x: Variables, g: int) -> None:
         # Never binding when everything that could run here fits anyway.
         if idle_max + upper[t] <= rhs + 1e-9:
             continue
-        terms, int_rhs, exact = scaled_row(by_slot[t] + idle, rhs)
+        terms, int_rhs, exact = scaled_row(by_slot[t] + idle, rhs, peak=idle_max + upper[t])
         x.inexact |= not exact
         m.add(m.wsum(terms) <= int_rhs)
 
@@ -114,22 +114,28 @@ def _power_cap(m: Any, scope: Scope, x: Variables, g: int) -> None:
 def _budget(m: Any, scope: Scope, x: Variables, g: int) -> None:
     p = scope.prep
     terms = []
+    peak = 0.0  # the most the row can reach: each job runs once
     f = float(p.pue[g] * p.slot_hours)
     for j in scope.jobs:
         d = int(p.duration[j])
+        job_peak = 0.0
         for k, grp in enumerate(x.groups[j]):
             if grp.region != g or grp.power_kw <= 0:
                 continue
             w = grp.power_kw * d * f
+            job_peak = max(job_peak, w * int(p.replicas[j]))
             for s in scope.starts[j]:
                 var, mult = x.replicas_at(scope, j, k, int(s))
                 terms.append((var, w * mult))
+        peak += job_peak
     for n, v in x.active.items():
         if p.node_region[n] == g and p.idle_kw[n] > 0:
             terms.append((v, float(p.idle_kw[n]) * p.H * f))
+            peak += float(p.idle_kw[n]) * p.H * f
     bg = float(scope.bg_energy[g]) if scope.bg_energy is not None else 0.0
     if terms:
-        int_terms, int_rhs, exact = scaled_row(terms, max(0.0, p.energy_budget[g] - bg))
+        int_terms, int_rhs, exact = scaled_row(terms, max(0.0, p.energy_budget[g] - bg),
+                                               peak=peak)
         x.inexact |= not exact
         m.add(m.wsum(int_terms) <= int_rhs)
 

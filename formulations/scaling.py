@@ -96,16 +96,18 @@ def resources_exact(demand: np.ndarray, capacity: np.ndarray, scales: np.ndarray
 
 def scaled_demand(q: float, scale: float) -> int:
     """A demand rounded up (conservative)."""
-    return int(math.ceil(q * scale - 1e-9))
+    v = q * scale
+    return int(math.ceil(v - 1e-9 * max(1.0, abs(v))))
 
 
 def scaled_capacity(q: float, scale: float) -> int:
     """A capacity rounded down (conservative)."""
-    return int(math.floor(q * scale + 1e-9))
+    v = q * scale
+    return int(math.floor(v + 1e-9 * max(1.0, abs(v))))
 
 
-def scaled_row(terms: list[tuple[object, float]], rhs: float,
-               limit: int = 10**6) -> tuple[list[tuple[object, int]], int, bool]:
+def scaled_row(terms: list[tuple[object, float]], rhs: float, limit: int = 10**6,
+               peak: float | None = None) -> tuple[list[tuple[object, int]], int, bool]:
     """Scale a ``sum coef * var <= rhs`` row to integers, conservatively.
 
     The multiplier is the smallest power of ten (up to ``limit``, and small
@@ -113,14 +115,19 @@ def scaled_row(terms: list[tuple[object, float]], rhs: float,
     integral. Where none does, coefficients are rounded up and ``rhs`` down,
     so the integer row never admits what the exact row rejects; the third
     value then is False (the row is slightly stricter than the rule).
+
+    ``peak`` is the largest activity the row can reach, when the caller knows
+    a tighter one than the sum of all coefficients (e.g. a job starts once,
+    so only one of its start terms counts); it is never below ``rhs``.
     """
     coefs = np.array([c for _, c in terms] + [rhs], dtype=float)
     scale = decimal_scale(coefs, limit)
-    peak = float(np.abs(coefs).sum())
-    while scale > 1 and peak * scale > MAX_SUM:
+    full = float(np.abs(coefs).sum())
+    peak = full if peak is None else min(full, max(float(peak), abs(rhs)) + abs(rhs))
+    while scale > 1 and (peak * scale > MAX_SUM or full * scale >= 2**31):
         scale //= 10
-    out = [(v, int(math.ceil(c * scale - 1e-9))) for v, c in terms]
-    int_rhs = int(math.floor(rhs * scale + 1e-9))
+    out = [(v, scaled_demand(c, scale)) for v, c in terms]
+    int_rhs = scaled_capacity(rhs, scale)
     exact = all(abs(c * scale - k) <= 1e-9 * max(1.0, abs(c * scale)) for (_, c), (_, k) in
                 zip(terms, out)) and abs(rhs * scale - int_rhs) <= 1e-9 * max(1.0, abs(rhs * scale))
     return out, int_rhs, exact

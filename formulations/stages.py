@@ -162,13 +162,26 @@ def bound_of(problem: Problem, stages: list[Stage]) -> dict[str, Any] | None:
     """
     if problem.objective.mode == "weighted":
         st = next((s for s in stages if s.name == "weighted"), None)
-        return None if st is None or st.bound is None else {"objective": st.bound}
-    tiers = {str(s.tier): s.bound for s in stages if s.tier is not None and s.bound is not None}
+        return None if st is None else {"objective": _bound_or_trivial(st)}
+    tiers = {str(s.tier): _bound_or_trivial(s) for s in stages if s.tier is not None}
     out: dict[str, Any] = {"placed_value_by_priority": tiers}
     cost = next((s for s in stages if s.name == "cost"), None)
-    if cost is not None and cost.bound is not None:
-        out["cost"] = max(0.0, cost.bound) if cost.bound > -1e-9 else cost.bound
+    if cost is not None:
+        b = _bound_or_trivial(cost)
+        out["cost"] = float(max(0.0, b) if b > -1e-9 else b)
     return out
+
+
+def _bound_or_trivial(st: Stage) -> float:
+    """The stage's proven bound, or, for a stage that timed out or never ran,
+    the bound implied by its terms alone (every positive term at 1 for a
+    maximisation, every negative one for a minimisation), so that a plan's
+    gap never hides a stage without a proof."""
+    if st.bound is not None:
+        return float(st.bound)
+    if st.sense == "max":
+        return float(sum(c for _, c in st.terms if c > 0)) / st.scale
+    return float(sum(c for _, c in st.terms if c < 0)) / st.scale
 
 
 def gap_of(problem: Problem, metrics: dict[str, Any], bound: dict[str, Any] | None) -> float | None:
