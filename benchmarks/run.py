@@ -48,6 +48,7 @@ class Task:
     seed: int
     time_limit: float
     workers: int
+    lp_bound: bool = False
 
     @property
     def key(self) -> tuple:
@@ -131,6 +132,8 @@ def run_task(task: Task) -> dict[str, Any]:
             seconds=round(seconds, 3), valid=is_valid(plan, violations),
             violations=len(violations),
         )
+        if task.lp_bound:
+            row.update(_lp_columns(problem, plan, task.time_limit))
         if task.kind in CLASSIC:
             from benchmarks.importers import known_optimum, objective_from_plan
 
@@ -179,6 +182,7 @@ def run_bench(
     jobs: int = 1,
     out: str | Path | None = None,
     progress: bool = True,
+    lp_bound: bool = False,
 ) -> Path:
     """Run a suite; returns the JSONL results path (rows appended, resumable).
 
@@ -198,6 +202,11 @@ def run_bench(
         below the core count for fair timings.
     out
         Results file (default ``results/<suite>.jsonl``).
+    lp_bound
+        Also compute the LP-relaxation bound of every instance after the
+        solve (up to ``time_limit`` more seconds, not counted in ``seconds``)
+        and record ``lp_bound``, ``lp_gap`` (the plan against it) and
+        ``lp_seconds``.
     """
     seeds = seeds or [0]
     name = suite.replace(":", "-").replace("/", "_").strip("_.")
@@ -208,7 +217,8 @@ def run_bench(
     for inst, source, kind, fixed_seed in instances(suite, seeds):
         for solver in solvers:
             for seed in ([fixed_seed] if fixed_seed is not None else seeds):
-                t = Task(suite, inst, source, kind, solver, seed, float(time_limit), workers)
+                t = Task(suite, inst, source, kind, solver, seed, float(time_limit), workers,
+                         lp_bound)
                 if t.key not in done:
                     tasks.append(t)
     if not tasks:
@@ -234,6 +244,17 @@ def run_bench(
             bar.advance(tid)
     write_csv(out)
     return out
+
+
+def _lp_columns(problem: Any, plan: Any, time_limit: float) -> dict[str, Any]:
+    """``lp_bound``, ``lp_gap`` and ``lp_seconds`` of a plan (see :func:`run_bench`)."""
+    from formulations.lp_bound import lp_bounds
+    from formulations.stages import gap_of
+
+    t0 = time.perf_counter()
+    lp = lp_bounds(problem, time_limit=time_limit, plan=plan)
+    return {"lp_bound": lp or None, "lp_gap": gap_of(problem, plan.metrics, lp) if lp else None,
+            "lp_seconds": round(time.perf_counter() - t0, 3)}
 
 
 def write_csv(path: Path) -> Path:

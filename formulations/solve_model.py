@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from optimizer.greedy import Scheduler, effective_value, job_order
 from optimizer.params import SolveParams
 from optimizer.plan import Assignment, Plan, SolveStatus, Unplaced
 from optimizer.prepared import Prepared
@@ -103,8 +105,49 @@ def to_plan(problem: Problem, prep: Prepared, start: np.ndarray,
                 metrics=compute_metrics(problem, assignments))
 
 
-def _new_backend(backend_cls: Any, params: SolveParams, seed: int, log: bool) -> Any:
-    extra = {"options": params.cpsat_options} if backend_cls is cpsat_backend.CpSatBackend else {}
+def refiller(scope: Scope, x: Variables, start: np.ndarray,
+             nodes: dict[int, tuple[int, ...]]) -> Callable[[dict[Any, int]], dict[Any, int]]:
+    """A ``refill`` for :func:`run_stages`: complete a stage's solution (which
+    left lower tiers out) by placing the unplaced free jobs greedily around
+    it, in the greedy planner's order, so the next stage starts from a full
+    plan rather than an empty lower tier."""
+    p = scope.prep
+    in_scope = set(scope.jobs)
+    ev = effective_value(p)
+    order = [j for j in job_order(p) if j in in_scope and (ev[j] > 0 or p.required[j])]
+
+    def refill(values: dict[Any, int]) -> dict[Any, int]:
+        st, nd = extract(scope, x, values, start, nodes)
+        sched = Scheduler(p)
+        for j in np.flatnonzero(st >= 0):
+            sched.place(int(j), int(st[j]), nd[int(j)])
+        for j in order:
+            if st[j] < 0:
+                got = sched.try_job(j)
+                if not isinstance(got, str):
+                    sched.place(j, *got)
+                    st[j], nd[j] = got[0], tuple(got[1])
+        return hint_values(scope, x, st, nd)
+
+    return refill
+
+
+#: Estimated model size above which CP-SAT's probing is switched off (unless
+#: ``[cpsat] cp_model_probing_level`` is set): on the medium benchmark
+#: (~90k terms) probing takes 6-10 s of each stage's presolve, so the later
+#: stages ran out of time before their first solution; on small models it
+#: pays for itself.
+LIGHT_PRESOLVE_TERMS = 40_000
+
+
+def _new_backend(backend_cls: Any, params: SolveParams, seed: int, log: bool,
+                 size: int = 0) -> Any:
+    extra: dict[str, Any] = {}
+    if backend_cls is cpsat_backend.CpSatBackend:
+        opts = dict(params.cpsat_options)
+        if size > LIGHT_PRESOLVE_TERMS:
+            opts.setdefault("cp_model_probing_level", 0)
+        extra["options"] = tuple(sorted(opts.items()))
     return backend_cls(seed=seed, workers=params.workers, log=log, **extra)
 
 
@@ -117,10 +160,11 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
     if size > params.max_model_terms:
         return _lns(problem, prep, params, greedy, deadline, backend_cls, solver)
-    m = _new_backend(backend_cls, params, params.seed, params.log)
+    m = _new_backend(backend_cls, params, params.seed, params.log, size)
     x = build(m, scope)
     stages = make_stages(problem, scope, x)
-    values = run_stages(m, stages, x, hint_values(scope, x, start, nodes), params, deadline)
+    values = run_stages(m, stages, x, hint_values(scope, x, start, nodes), params, deadline,
+                        scope, refiller(scope, x, start, nodes))
     start, nodes = extract(scope, x, values, start, nodes)
     plan = to_plan(problem, prep, start, nodes, solver, "not placed by the optimizer")
     # A conservatively rounded row makes the model stricter than the rules:
@@ -153,7 +197,8 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
         x = build(m, scope)
         stages = make_stages(problem, scope, x)
         step_end = min(deadline, time.perf_counter() + max(1.0, min(10.0, (deadline - time.perf_counter()) / 3)))
-        values = run_stages(m, stages, x, hint_values(scope, x, best[0], best[1]), params, step_end)
+        values = run_stages(m, stages, x, hint_values(scope, x, best[0], best[1]), params,
+                            step_end, scope, refiller(scope, x, best[0], best[1]))
         cand = extract(scope, x, values, best[0], best[1])
         assignments = [Assignment(prep.job_ids[j], int(cand[0][j]), int(cand[0][j] + prep.duration[j]),
                                   tuple(prep.node_names[n] for n in cand[1][j]))

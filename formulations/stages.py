@@ -14,13 +14,22 @@ Each stage is hinted with the previous stage's solution (the greedy plan for
 the first), so every stage starts from a complete feasible assignment. Each
 stage gets ``tier_share`` of the time left (the last gets all of it); time
 a stage does not use flows to the next.
+
+Lower tiers are left out of a tier's stage: removing a job never breaks a
+rule (it only frees capacity, power and budget), so the best value of tier k
+is reached with the jobs of tiers below k unplaced -- except required jobs and
+predecessors of the jobs that stay. Those jobs' ``placed`` variables are fixed
+to 0 for the stage (:attr:`Stage.drop`), which lets presolve delete most of
+the model for the upper tiers; the stage's solution is then refilled with
+lower-tier jobs (greedily, by the caller's ``refill``) to hint the next stage.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,6 +58,8 @@ class Stage:
     value: float | None = None  # in real units
     bound: float | None = None  # in real units
     seconds: float = 0.0
+    #: Jobs left out of this stage (their ``placed`` fixed to 0).
+    drop: list[int] = field(default_factory=list)
 
 
 def build(backend: Any, scope: Scope) -> Variables:
@@ -71,7 +82,8 @@ def make_stages(problem: Problem, scope: Scope, x: Variables) -> list[Stage]:
     stages: list[Stage] = []
     req = required_terms(scope, x)
     if req and not all(j in scope.must_place for j in scope.jobs if p.required[j]):
-        stages.append(Stage("required", "max", req, 1.0))
+        stages.append(Stage("required", "max", req, 1.0,
+                            drop=droppable(scope, lambda j: bool(p.required[j]))))
     costs = cost_terms(scope, x) + tardiness_terms(scope, x)
     max_cost = _cost_upper_bound(scope, x, costs)
     if problem.objective.mode == "weighted":
@@ -85,11 +97,44 @@ def make_stages(problem: Problem, scope: Scope, x: Variables) -> list[Stage]:
         if not vals:
             continue
         vs = value_scale(np.array([c for _, c in vals]))
-        stages.append(Stage(f"tier {tier}", "max", [(v, to_int(c, vs)) for v, c in vals], vs, tier))
+        drop = droppable(scope, lambda j, t=tier: bool(p.priority[j] >= t or p.required[j]))
+        stages.append(Stage(f"tier {tier}", "max", [(v, to_int(c, vs)) for v, c in vals], vs, tier,
+                            drop=drop))
     scale = cost_scale(max_cost)
     stages.append(Stage("cost", "min", [(v, to_int(c, scale)) for v, c in costs if to_int(c, scale)],
                         scale))
     return stages
+
+
+def droppable(scope: Scope, keep: Callable[[int], bool]) -> list[int]:
+    """Free jobs a stage can leave out: not kept, and no kept job (nor a job
+    placed in the background) depends on them through precedence."""
+    p = scope.prep
+    needed: set[int] = set()
+    stack = [j for j in scope.jobs if keep(j)] + list(scope.fixed_nodes)
+    while stack:
+        j = stack.pop()
+        if j in needed:
+            continue
+        needed.add(j)
+        stack.extend(p.preds[j])
+    return [j for j in scope.jobs if j not in needed]
+
+
+def _without(values: dict[Any, int], scope: Scope, x: Variables, drop: list[int]) -> dict[Any, int]:
+    """``values`` with the ``drop`` jobs unplaced (a hint for a stage that
+    leaves them out); ``active`` follows the remaining placements."""
+    out = dict(values)
+    for j in drop:
+        out[x.placed[j]] = 0
+        out[x.start[j]] = int(scope.starts[j][0])
+        for d in (x.y[j], x.a[j], x.q.get(j, {}), x.r.get(j, {}), x.z.get(j, {})):
+            for v in d.values():
+                out[v] = 0
+    used = {n for j, av in x.a.items() for n, v in av.items() if out.get(v, 0)}
+    for n, v in x.active.items():
+        out[v] = int(n in used)
+    return out
 
 
 def _cost_upper_bound(scope: Scope, x: Variables, costs: list[tuple[Any, float]]) -> float:
@@ -108,12 +153,16 @@ def _cost_upper_bound(scope: Scope, x: Variables, costs: list[tuple[Any, float]]
 
 
 def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
-               params: SolveParams, deadline: float) -> dict[Any, int]:
+               params: SolveParams, deadline: float, scope: Scope | None = None,
+               refill: Callable[[dict[Any, int]], dict[Any, int]] | None = None
+               ) -> dict[Any, int]:
     """Solve ``stages`` in order; returns the final values of every variable.
 
     The returned values are the best solution found; when a stage finds
     nothing (time out), the previous solution stands and the stage's
-    objective is fixed at that solution's value.
+    objective is fixed at that solution's value. With ``scope``, a stage's
+    ``drop`` jobs are left out of it (module docstring) and ``refill`` (if
+    given) completes its solution before it hints the next stage.
     """
     current = dict(hint)
     all_vars = x.all_vars()
@@ -132,15 +181,24 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
                 m.add(expr >= hinted)
             continue
         (m.maximize if st.sense == "max" else m.minimize)(expr)
-        m.hint(current)
+        drop = st.drop if scope is not None and hasattr(m, "fix_to_zero") else []
+        m.hint(_without(current, scope, x, drop) if drop else current)
+        undo = m.fix_to_zero([x.placed[j] for j in drop]) if drop else None
         t0 = time.perf_counter()
-        status = m.solve(limit)
+        try:
+            status = m.solve(limit)
+        finally:
+            if undo is not None:
+                undo()
         st.seconds = time.perf_counter() - t0
         st.status = status
         if status in ("optimal", "feasible"):
-            current = {v: m.value(v) for v in all_vars}
+            solved = {v: m.value(v) for v in all_vars}
             achieved = int(round(m.objective_value()))
             st.bound = float(m.best_bound()) / st.scale
+            if drop and refill is not None and i < len(stages) - 1:
+                solved = refill(solved)
+            current = solved
         else:
             achieved = sum(c * current.get(v, 0) for v, c in st.terms)
             st.bound = None

@@ -215,6 +215,11 @@ def solve_cmd(
         typer.Option("--out", "-o",
                      help="Where to write the plan JSON [default: ./<problem stem>.plan.json]."),
     ] = None,
+    bound: Annotated[
+        str | None,
+        typer.Option("--bound", help="'lp': when the plan has no proof, attach the LP-relaxation "
+                                     "bound (up to --time-limit more seconds)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
     debug: DebugOption = False,
 ) -> None:
@@ -237,6 +242,8 @@ def solve_cmd(
     if solver not in known:
         errors.append(f"--solver: unknown solver {solver!r} (known: {', '.join(known)})")
     out_path = out if out is not None else Path.cwd() / f"{problem.stem}.plan.json"
+    if bound not in (None, "lp"):
+        errors.append(f"--bound: unknown bound {bound!r} (known: lp)")
     if out_path.is_dir():
         errors.append(f"--out: {str(out_path)!r} is a directory")
     elif not out_path.parent.is_dir():
@@ -245,7 +252,7 @@ def solve_cmd(
         fail(*errors)
     assert loaded is not None
 
-    plan = solve(loaded, solver=solver, params=solve_params)
+    plan = solve(loaded, solver=solver, params=solve_params, bound=bound)
     write_json(plan.to_dict(), out_path)
 
     if not quiet:

@@ -134,6 +134,9 @@ def bench_cmd(
         "--out", "-o", help="Results JSONL [default: results/<suite>.jsonl].")] = None,
     report_after: Annotated[bool, typer.Option(
         "--report/--no-report", help="Print the report tables at the end.")] = True,
+    lp_bound: Annotated[bool, typer.Option(
+        "--lp-bound", help="Also record each plan's gap to the LP-relaxation bound "
+                           "(computed after the run, up to --time-limit more seconds).")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Run every (instance, solver, seed) of a suite; resumable; one row per run."""
@@ -152,7 +155,7 @@ def bench_cmd(
         fail(*errors)
     try:
         path = run_bench(suite, names, time_limit=time_limit, seeds=_parse_seeds(seeds),
-                         workers=workers, jobs=jobs, out=out)
+                         workers=workers, jobs=jobs, out=out, lp_bound=lp_bound)
     except ValueError as e:
         fail(str(e))
     Console(highlight=False).print(f"results: {escape(str(path))}")

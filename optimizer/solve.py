@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import SolverError
 from .greedy import explain_unplaced, run_greedy
@@ -95,8 +96,9 @@ def solve(
         ``"lp"``: when the returned plan has no proof (status not
         ``optimal`` and gap not 0), attach the
         LP-relaxation bound (:func:`formulations.lp_bound.lp_bounds`, with
-        the plan as reference) as its ``bound`` and ``gap``, replacing any
-        bound of the solver's own. Computing it takes up to another
+        the plan as reference), merged with the solver's own bound (the
+        tighter of the two per entry), and the gap recomputed. Computing it
+        takes up to another
         ``time_limit`` seconds. ``None`` (default): solver bounds only.
 
     Returns
@@ -204,7 +206,28 @@ def _with_lp_bound(problem: Problem, prep: Prepared, plan: Plan, time_limit: flo
         return plan
     if not lp:
         return plan
-    return plan.replace(bound=lp, gap=_gap_to(problem, plan, lp))
+    merged = _tighter(lp, plan.bound)
+    return plan.replace(bound=merged, gap=_gap_to(problem, plan, merged))
+
+
+def _tighter(lp: dict[str, Any], own: dict[str, Any] | None) -> dict[str, Any]:
+    """Per entry, the tighter of two valid bounds (lowest upper bound on a
+    tier's value or the weighted objective, highest lower bound on cost)."""
+    if not own:
+        return lp
+    out: dict[str, Any] = {}
+    tiers = {**own.get("placed_value_by_priority", {})}
+    for t, ub in lp.get("placed_value_by_priority", {}).items():
+        tiers[t] = min(ub, tiers[t]) if t in tiers else ub
+    if tiers:
+        out["placed_value_by_priority"] = tiers
+    costs = [b["cost"] for b in (lp, own) if "cost" in b]
+    if costs:
+        out["cost"] = max(costs)
+    objs = [b["objective"] for b in (lp, own) if "objective" in b]
+    if objs:
+        out["objective"] = min(objs)
+    return out
 
 
 def _finish(plan: Plan, t0: float) -> Plan:

@@ -7,7 +7,7 @@ CP-SAT's native optional intervals and ``add_cumulative``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ortools.sat.python import cp_model
@@ -79,6 +79,22 @@ class CpSatBackend:
 
     def add_cumulative(self, intervals: list[Any], demands: list[int], capacity: int) -> None:
         self.model.add_cumulative(intervals, demands, capacity)
+
+    def fix_to_zero(self, vs: Iterable[Any]) -> Callable[[], None]:
+        """Fix ``vs`` to 0 until the returned function is called (their
+        domains are narrowed in place, so presolve drops what hangs on them)."""
+        proto = self.model.proto
+        saved = [(v.index, int(proto.variables[v.index].domain[1])) for v in vs]
+        for i, _ in saved:
+            dom = proto.variables[i].domain
+            assert len(dom) == 2 and dom[0] == 0, "fix_to_zero takes Boolean variables"
+            dom[1] = 0
+
+        def undo() -> None:
+            for i, hi in saved:
+                proto.variables[i].domain[1] = hi
+
+        return undo
 
     # -- objective and solving -------------------------------------------
     def maximize(self, expr: Any) -> None:

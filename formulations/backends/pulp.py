@@ -383,6 +383,18 @@ class PulpBackend:
     def add_cumulative(self, intervals: list[Any], demands: list[int], capacity: int) -> None:
         raise NotImplementedError("PuLP has no cumulative constraint (native_cumulative is False)")
 
+    def fix_to_zero(self, vs: Iterable[Any]) -> Callable[[], None]:
+        """Fix ``vs`` to 0 until the returned function is called."""
+        saved = [(v, v.upBound) for v in vs]
+        for v, _ in saved:
+            v.upBound = 0
+
+        def undo() -> None:
+            for v, ub in saved:
+                v.upBound = ub
+
+        return undo
+
     # -- objective and solving -------------------------------------------
     def maximize(self, expr: Any) -> None:
         self._set_objective(expr, pulp.LpMaximize)

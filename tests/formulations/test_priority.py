@@ -109,3 +109,56 @@ def test_stages_are_required_then_tiers_from_the_top_then_cost():
     pw = problem(jobs, objective={"mode": "weighted"})
     _, scope, x = full_model(pw)
     assert [s.name for s in make_stages(pw, scope, x)] == ["required", "weighted"]
+
+
+def test_a_tier_stage_leaves_out_lower_tiers_but_not_what_it_needs():
+    """Tier 1's stage drops the tier-0 jobs, except a predecessor of a tier-1
+    job and a required one; the required stage keeps only required jobs and
+    their predecessors."""
+    from formulations.scope import full_scope
+    from formulations.stages import droppable
+    from optimizer.prepared import Prepared
+
+    jobs = [{"id": "pre", "demand": {"gpu": 1}, "duration": 1},
+            {"id": "top", "demand": {"gpu": 1}, "duration": 1, "priority": 1, "after": ["pre"]},
+            {"id": "req", "demand": {"gpu": 1}, "duration": 1, "required": True},
+            {"id": "low", "demand": {"gpu": 1}, "duration": 1}]
+    p = problem(jobs, slots=4)
+    scope = full_scope(Prepared(p))
+    ids = scope.prep.job_ids
+    pr, rq = scope.prep.priority, scope.prep.required
+    tier1 = droppable(scope, lambda j: bool(pr[j] >= 1 or rq[j]))
+    assert [ids[j] for j in tier1] == ["low"]
+    req = droppable(scope, lambda j: bool(rq[j]))
+    assert sorted(ids[j] for j in req) == ["low", "pre", "top"]
+    m, scope2, x = full_model(p)
+    stages = make_stages(p, scope2, x)
+    assert {st.name: sorted(ids[j] for j in st.drop) for st in stages} == {
+        "required": ["low", "pre", "top"], "tier 1": ["low"], "tier 0": [], "cost": []}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_leaving_lower_tiers_out_changes_no_stage_value(seed):
+    """Stages solved with and without the left-out jobs reach the same values
+    (both proven): dropping lower tiers is exact, not a heuristic."""
+    from formulation_kit import random_problem
+
+    from formulations.solve_model import hint_values, plan_arrays, refiller
+    from formulations.stages import run_stages
+    from optimizer.greedy import run_greedy
+    from optimizer.params import SolveParams
+    import time
+
+    p = random_problem(seed)
+    values = []
+    for use_drop in (True, False):
+        m, scope, x = full_model(p)
+        stages = make_stages(p, scope, x)
+        start, nodes = plan_arrays(scope.prep, run_greedy(p, prep=scope.prep))
+        run_stages(m, stages, x, hint_values(scope, x, start, nodes),
+                   SolveParams(time_limit=30), time.perf_counter() + 30,
+                   scope if use_drop else None,
+                   refiller(scope, x, start, nodes) if use_drop else None)
+        assert all(st.status == "optimal" for st in stages), [st.status for st in stages]
+        values.append([round(st.value, 6) for st in stages])
+    assert values[0] == values[1]

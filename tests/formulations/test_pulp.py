@@ -10,6 +10,7 @@ brief's scaling tolerance).
 from __future__ import annotations
 
 import functools
+import json
 import random
 import re
 import subprocess
@@ -424,3 +425,36 @@ def test_export_other_stages_and_errors(tmp_path: Path) -> None:
         export_model(problem, tmp_path / "m.txt")
     with pytest.raises(ValueError, match="stage"):
         export_model(problem, tmp_path / "m.mps", stage="tier 99")
+
+
+def test_lp_bound_is_merged_with_the_solvers_own() -> None:
+    """The tighter bound wins per entry: lowest tier upper bound, highest cost
+    lower bound (an LP bound never loosens what the solver proved)."""
+    from optimizer.solve import _tighter  # noqa: PLC2701
+
+    own = {"placed_value_by_priority": {"1": 10.0, "0": 7.0}, "cost": 3.0}
+    lp = {"placed_value_by_priority": {"1": 12.0, "0": 6.5}, "cost": 4.0}
+    assert _tighter(lp, own) == {"placed_value_by_priority": {"1": 10.0, "0": 6.5}, "cost": 4.0}
+    assert _tighter(lp, None) == lp
+    assert _tighter({"objective": 5.0}, {"objective": 4.0}) == {"objective": 4.0}
+
+
+def test_cli_bound_lp(tmp_path: Path) -> None:
+    """``allocopt solve --bound lp`` writes the bound; a bad value exits 2."""
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+    from optimizer.formats import save_problem
+
+    path = tmp_path / "p.json"
+    save_problem(random_problem(16), path)
+    out = tmp_path / "plan.json"
+    runner = CliRunner()
+    res = runner.invoke(app, ["solve", str(path), "--solver", "greedy", "--bound", "lp",
+                              "--time-limit", str(LIMIT), "--out", str(out), "-q"])
+    assert res.exit_code in (0, 3), res.output
+    plan = json.loads(out.read_text())
+    assert plan["bound"] is not None and plan["gap"] is not None
+    _check_bound(plan["bound"], plan["metrics"])
+    bad = runner.invoke(app, ["solve", str(path), "--bound", "simplex", "--out", str(out)])
+    assert bad.exit_code == 2 and "--bound" in bad.output
