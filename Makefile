@@ -22,7 +22,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/allocopt bench --suite small
+	benchmarks/protocol.sh
 
 clean:
 	rm -rf $(VENV) *.plan.json

@@ -407,6 +407,10 @@ def solver_stats(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "mean_cost": _mean([float(r["cost"]) for _, r in good]),
             "mean_gap": _mean(gaps),
             "gaps": len(gaps),
+            "g_per_kwh": _mean([1000 * float(r["carbon_kg"]) / float(r["energy_kwh"])
+                                for _, r in good if float(r.get("energy_kwh") or 0) > 0]),
+            "mean_lp_gap": _mean([float(r["lp_gap"]) for _, r in good
+                                  if isinstance(r.get("lp_gap"), (int, float))]),
             "carbon_saved_pct": _mean(carbon_saved) if name != REFERENCE else None,
             "cost_saved_pct": _mean(cost_saved) if name != REFERENCE else None,
             "mean_seconds": _mean(secs),
@@ -423,9 +427,12 @@ def _solver_table(rows: list[dict[str, Any]]) -> str:
     others = sorted({s for st in stats.values() for s in st["status"]} - set(STATUSES))
     headers = ["solver", "runs", "valid", *STATUSES, *others, "hit limit", "fallback",
                *(f"p{t} vs best" for t in tiers), "wins", "mean cost", "mean gap"]
+    has_lp = any(isinstance(r.get("lp_gap"), (int, float)) for r in rows)
+    if has_lp:
+        headers += ["gap to LP"]
     if has_ref:
         headers += ["carbon saved", "cost saved"]
-    headers += ["mean s", "max s", "peak MB"]
+    headers += ["g/kWh", "mean s", "max s", "peak MB"]
     body = []
     for name, st in stats.items():
         line = [name, st["runs"], st["valid"], *(st["status"].get(s, 0) for s in STATUSES),
@@ -434,10 +441,13 @@ def _solver_table(rows: list[dict[str, Any]]) -> str:
                   for t in tiers),
                 f"{st['wins']}/{st['contexts']}", _num(st["mean_cost"]),
                 _pct(None if st["mean_gap"] is None else 100 * st["mean_gap"])]
+        if has_lp:
+            line += [_pct(None if st["mean_lp_gap"] is None else 100 * st["mean_lp_gap"])]
         if has_ref:
             line += ["ref." if name == REFERENCE else _pct(st["carbon_saved_pct"], signed=True),
                      "ref." if name == REFERENCE else _pct(st["cost_saved_pct"], signed=True)]
-        line += [_num(st["mean_seconds"]), _num(st["max_seconds"]), _num(st["peak_mb"])]
+        line += [_num(st["g_per_kwh"]), _num(st["mean_seconds"]), _num(st["max_seconds"]),
+                 _num(st["peak_mb"])]
         body.append(line)
     notes = [
         "*p&lt;tier&gt; vs best*: the tier's placed value relative to the best solver on the same "
@@ -447,9 +457,15 @@ def _solver_table(rows: list[dict[str, Any]]) -> str:
         "proving optimality. *fallback*: plans from the greedy fallback. *mean gap*: over "
         "valid runs with a bound.",
     ]
+    notes.append("*g/kWh*: carbon per kWh of the energy the plan uses (its carbon over its "
+                 "energy), mean over valid runs with energy.")
+    if has_lp:
+        notes.append("*gap to LP*: the plan against the LP-relaxation bound (`bench --lp-bound`), "
+                     "mean over valid runs.")
     if has_ref:
         notes.append(f"*carbon / cost saved*: against `{REFERENCE}` on the same (instance, seed), "
-                     "mean of the per-run percentages (positive = less).")
+                     "mean of the per-run percentages (positive = less); a planner that places "
+                     "more work can save nothing here and still run it cleaner, see *g/kWh*.")
     else:
         notes.append(f"No `{REFERENCE}` runs: savings columns left out.")
     return _table(headers, body) + "\n\n" + " ".join(notes)

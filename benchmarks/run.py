@@ -183,6 +183,7 @@ def run_bench(
     out: str | Path | None = None,
     progress: bool = True,
     lp_bound: bool = False,
+    sample: int | None = None,
 ) -> Path:
     """Run a suite; returns the JSONL results path (rows appended, resumable).
 
@@ -202,6 +203,9 @@ def run_bench(
         below the core count for fair timings.
     out
         Results file (default ``results/<suite>.jsonl``).
+    sample
+        Run only the first ``sample`` instances of the suite (in file-name
+        order), e.g. a sample of a classic set of hundreds of files.
     lp_bound
         Also compute the LP-relaxation bound of every instance after the
         solve (up to ``time_limit`` more seconds, not counted in ``seconds``)
@@ -214,7 +218,7 @@ def run_bench(
     out.parent.mkdir(parents=True, exist_ok=True)
     done = {_key(r) for r in read_rows(out)}
     tasks = []
-    for inst, source, kind, fixed_seed in instances(suite, seeds):
+    for inst, source, kind, fixed_seed in instances(suite, seeds)[:sample]:
         for solver in solvers:
             for seed in ([fixed_seed] if fixed_seed is not None else seeds):
                 t = Task(suite, inst, source, kind, solver, seed, float(time_limit), workers,

@@ -51,6 +51,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from optimizer.plan import Plan
 from optimizer.prepared import Prepared
 from optimizer.problem import Problem
@@ -58,7 +60,8 @@ from optimizer.problem import Problem
 from .backends.pulp import PulpBackend, highs_available
 from .energy import cost_terms
 from .priority import required_terms, tier_terms, value_terms
-from .scope import full_scope
+from .scope import Scope, full_scope
+from .solve_pulp import pulp_size_estimate
 from .stages import build
 from .timing import tardiness_terms
 
@@ -66,6 +69,10 @@ log = logging.getLogger(__name__)
 
 #: Relative widening of every LP value (LP solvers' optimality tolerance).
 LP_TOL = 1e-6
+#: Largest time-indexed LP built (estimated terms, :func:`pulp_size_estimate`);
+#: PuLP holds about 1 KB per term, and the large benchmark's would be ~2e9
+#: terms. Bigger problems get the coarse :func:`_area_model` instead.
+LP_MAX_TERMS = 2_500_000
 
 
 @dataclass
@@ -86,6 +93,9 @@ class LpBoundReport:
 
     stages: list[StageBound] = field(default_factory=list)
     bound: dict[str, Any] = field(default_factory=dict)
+    #: ``"time-indexed"`` (the full model relaxed) or ``"area"`` (too large
+    #: for that: the coarse relaxation of :func:`_area_model`).
+    relaxation: str = "time-indexed"
 
 
 def _widen(v: float, up: bool) -> float:
@@ -115,28 +125,37 @@ def lp_bound_report(problem: Problem, prep: Prepared | None = None, time_limit: 
     solver = solver or ("highs" if highs_available() else "cbc")
     scope = full_scope(prep)
     m = PulpBackend(solver_name=solver, relax=True)
-    x = build(m, scope)
     p = prep
     weighted = problem.objective.mode == "weighted"
     ref = plan.metrics if plan is not None else None
+    report = LpBoundReport()
+    size = pulp_size_estimate(scope)
+    if size > LP_MAX_TERMS:
+        log.info("LP bound: time-indexed LP of ~%d terms > %d: area relaxation", size,
+                 LP_MAX_TERMS)
+        report.relaxation = "area"
+        req, tiers, costs, values = _area_model(m, scope)
+    else:
+        x = build(m, scope)
+        req = required_terms(scope, x)
+        tiers = {tier: tier_terms(scope, x, tier) for tier in p.tiers}
+        costs = cost_terms(scope, x) + tardiness_terms(scope, x)
+        values = value_terms(scope, x)
 
     stages: list[tuple[str, str, list[tuple[Any, float]], float | None]] = []
-    req = required_terms(scope, x)
     if req:
         stages.append(("required", "max", [(v, float(c)) for v, c in req],
                        float(ref["required_placed"]) if ref else None))
-    costs = cost_terms(scope, x) + tardiness_terms(scope, x)
     if weighted:
-        vals = value_terms(scope, x) + [(v, -c) for v, c in costs]
+        vals = values + [(v, -c) for v, c in costs]
         stages.append(("weighted", "max", vals,
                        ref["placed_value"] - ref["cost"] if ref else None))
     else:
         for tier in p.tiers:
-            stages.append((f"tier {tier}", "max", tier_terms(scope, x, tier),
+            stages.append((f"tier {tier}", "max", tiers[tier],
                            float(ref["placed_value_by_priority"].get(str(tier), 0.0)) if ref else None))
         stages.append(("cost", "min", costs, ref["cost"] if ref else None))
 
-    report = LpBoundReport()
     proven_above = ref is not None
     for name, sense, terms, L in stages:
         t0 = time.perf_counter()
@@ -182,6 +201,69 @@ def lp_bound_report(problem: Problem, prep: Prepared | None = None, time_limit: 
         f"{s.name}: {s.bound} ({'proven' if s.proven else 'open'}, {s.seconds:.2f}s)"
         for s in report.stages))
     return report
+
+
+def _area_model(m: PulpBackend, scope: Scope) -> tuple[list, dict[int, list], list, list]:
+    """A coarse relaxation for problems whose time-indexed LP is too large.
+
+    Variables: ``x[j]`` in [0, 1] (placed) and ``w[j,c]`` >= 0 (replicas of
+    ``j`` on node class ``c``, for the classes where some start of ``j``
+    misses maintenance). Rows, each implied by the rules:
+
+        sum_c w[j,c] = replicas_j * x[j];   w[j,c] <= min(replicas_j, count_c) * x[j]
+        per class c, resource r:  sum_j demand[j,r] * d_j * w[j,c]
+                                      <= capacity[c,r] * count_c * (slots without maintenance)
+        per region g:  sum pue_g * P[j,c] * d_j * w[j,c] <= sum_t power_cap[g,t]   (finite caps)
+                       slot_hours * (the same)               <= energy_budget[g]
+
+    (time and node packing become areas; idle power is left out). Cost terms
+    are lower bounds: each replica at its cheapest allowed start, the job's
+    least tardiness, no node cost. Returns (required, tiers, cost, value)
+    terms in the stage order of :func:`lp_bound_report`.
+    """
+    p = scope.prep
+    x: dict[int, Any] = {}
+    area: dict[tuple[int, int], list] = {}
+    power: dict[int, list] = {}
+    costs: list[tuple[Any, float]] = []
+    for j in scope.jobs:
+        st, d, R = scope.starts[j], int(p.duration[j]), int(p.replicas[j])
+        classes = p.eligible_classes(j)
+        ok = p.window_free(classes, d, st) if len(classes) else np.zeros((0, len(st)), bool)
+        usable = [(int(c), st[row]) for c, row in zip(classes, ok, strict=True) if row.any()]
+        if not usable:
+            continue
+        x[j] = m.bool_var(f"x[{p.job_ids[j]}]")
+        P = p.class_power(j)
+        ws = []
+        for c, starts in usable:
+            w = m.int_var(0, min(R, int(p.class_count[c])), f"w[{p.job_ids[j]},{p.class_ids[c]}]")
+            ws.append(w)
+            m.add(w <= min(R, int(p.class_count[c])) * x[j])
+            for r in np.flatnonzero(p.demand[j] > 0):
+                area.setdefault((c, int(r)), []).append((w, float(p.demand[j, r]) * d))
+            g = int(p.class_region[c])
+            if P[c] > 0:
+                power.setdefault(g, []).append((w, float(p.pue[g] * P[c] * d)))
+                run = p.cum_cost[g, starts + d] - p.cum_cost[g, starts]
+                costs.append((w, float(P[c] * run.min())))
+        m.add(m.total(ws) == R * x[j])
+        tardy = float(p.tardiness(j, st).min()) if len(st) else 0.0
+        if tardy > 0:
+            costs.append((x[j], tardy))
+    for (c, r), terms in area.items():
+        slots = int(p.class_avail[c].sum())
+        m.add(m.wsum(terms) <= float(p.class_cap[c, r]) * int(p.class_count[c]) * slots)
+    for g, terms in power.items():
+        if np.isfinite(p.power_cap[g]).all():
+            m.add(m.wsum(terms) <= float(p.power_cap[g].sum()))
+        if np.isfinite(p.energy_budget[g]):
+            m.add(m.wsum([(v, c * p.slot_hours) for v, c in terms]) <= float(p.energy_budget[g]))
+    req = [(v, 1) for j, v in x.items() if p.required[j]]
+    tiers = {t: [(v, float(p.value[j])) for j, v in x.items() if p.priority[j] == t and p.value[j]]
+             for t in p.tiers}
+    values = [(v, float(p.value[j])) for j, v in x.items() if p.value[j]]
+    return req, tiers, [t for t in costs if t[1]], values
 
 
 def lp_bounds(problem: Problem, prep: Prepared | None = None, time_limit: float = 30.0,

@@ -152,14 +152,15 @@ def _new_backend(backend_cls: Any, params: SolveParams, seed: int, log: bool,
 
 
 def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
-               deadline: float, backend_cls: Any, solver: str) -> Plan:
+               deadline: float, backend_cls: Any, solver: str,
+               size_of: Callable[[Scope], int] = Scope.size_estimate) -> Plan:
     """Solve with ``backend_cls``: full model if small enough, else LNS."""
     start, nodes = plan_arrays(prep, greedy)
     scope = full_scope(prep)
-    size = scope.size_estimate()
+    size = size_of(scope)
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
     if size > params.max_model_terms:
-        return _lns(problem, prep, params, greedy, deadline, backend_cls, solver)
+        return _lns(problem, prep, params, greedy, deadline, backend_cls, solver, size_of)
     m = _new_backend(backend_cls, params, params.seed, params.log, size)
     x = build(m, scope)
     stages = make_stages(problem, scope, x)
@@ -179,7 +180,8 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
 
 
 def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
-         deadline: float, backend_cls: Any, solver: str) -> Plan:
+         deadline: float, backend_cls: Any, solver: str,
+         size_of: Callable[[Scope], int] = Scope.size_estimate) -> Plan:
     rng = np.random.default_rng(params.seed)
     start, nodes = plan_arrays(prep, greedy)
     best_metrics = greedy.metrics
@@ -191,6 +193,9 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
         if not free:
             break
         scope = neighbourhood_scope(prep, best[0], best[1], free)
+        while len(free) > 2 and size_of(scope) > params.lns_max_terms:
+            free = set(rng.permutation(sorted(free))[: len(free) // 2].tolist())
+            scope = neighbourhood_scope(prep, best[0], best[1], free)
         if not scope.jobs:
             continue
         m = _new_backend(backend_cls, params, params.seed + rounds, False)

@@ -16,8 +16,6 @@ the full-model / neighbourhood decision is made on the larger estimate of
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 
 import numpy as np
 
@@ -28,10 +26,9 @@ from optimizer.problem import Problem
 from optimizer.solve import SolverInfo, register_solver
 
 from .backends.pulp import PulpBackend, PulpHighsBackend, cbc_available, highs_available
-from .scope import Scope, full_scope
+from .scope import Scope
 from .solve_model import plan_exact
 
-log = logging.getLogger(__name__)
 
 
 def pulp_size_estimate(scope: Scope) -> int:
@@ -52,13 +49,10 @@ def pulp_size_estimate(scope: Scope) -> int:
 def _planner(backend_cls: type, solver: str):
     def plan(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
              deadline: float) -> Plan:
-        size = pulp_size_estimate(full_scope(prep))
-        if size > params.max_model_terms:
-            # plan_exact decides on the CP-SAT estimate; the MILP is larger.
-            log.info("%s: MILP size estimate %d > max_model_terms %d: neighbourhood search",
-                     solver, size, params.max_model_terms)
-            params = dataclasses.replace(params, max_model_terms=-1)
-        return plan_exact(problem, prep, params, greedy, deadline, backend_cls, solver)
+        # The MILP is larger than the CP-SAT model: plan_exact decides on
+        # (and sizes its neighbourhoods by) the MILP's own estimate.
+        return plan_exact(problem, prep, params, greedy, deadline, backend_cls, solver,
+                          pulp_size_estimate)
 
     plan.__name__ = f"_plan_{solver.replace('-', '_')}"
     return plan

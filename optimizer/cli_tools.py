@@ -108,6 +108,9 @@ def export_cmd(
     problem: Annotated[Path, typer.Argument(help="Problem file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write.")],
     fmt: Annotated[str, typer.Option("--format", help="mps or lp.")] = "mps",
+    stage: Annotated[str | None, typer.Option(
+        "--stage", help="Objective stage: 'required', 'tier N', 'cost' or 'weighted' "
+                        "[default: the first stage].")] = None,
     debug: DebugOption = False,
 ) -> None:
     """Export the MILP model (PuLP) as an MPS or LP file for any solver."""
@@ -115,8 +118,12 @@ def export_cmd(
         fail(f"--format: {fmt!r} is not mps or lp")
     from formulations.export import export_model
 
-    export_model(load_problem(problem), out, fmt)
-    typer.echo(f"wrote {out}")
+    try:
+        info = export_model(load_problem(problem), out, fmt, stage=stage)
+    except ValueError as e:
+        fail(f"--stage: {e}")
+    typer.echo(f"wrote {out} (stage {info['stage']}, {info['variables']} variables, "
+               f"{info['constraints']} constraints)")
 
 
 @app.command("bench")
@@ -134,6 +141,8 @@ def bench_cmd(
         "--out", "-o", help="Results JSONL [default: results/<suite>.jsonl].")] = None,
     report_after: Annotated[bool, typer.Option(
         "--report/--no-report", help="Print the report tables at the end.")] = True,
+    sample: Annotated[int | None, typer.Option(
+        "--sample", help="Only the first N instances of the suite (file-name order).")] = None,
     lp_bound: Annotated[bool, typer.Option(
         "--lp-bound", help="Also record each plan's gap to the LP-relaxation bound "
                            "(computed after the run, up to --time-limit more seconds).")] = False,
@@ -151,11 +160,14 @@ def bench_cmd(
         errors.append(f"--time-limit must be > 0, got {time_limit}")
     if workers < 1 or jobs < 1:
         errors.append("--workers and --jobs must be >= 1")
+    if sample is not None and sample < 1:
+        errors.append(f"--sample must be >= 1, got {sample}")
     if errors:
         fail(*errors)
     try:
         path = run_bench(suite, names, time_limit=time_limit, seeds=_parse_seeds(seeds),
-                         workers=workers, jobs=jobs, out=out, lp_bound=lp_bound)
+                         workers=workers, jobs=jobs, out=out, lp_bound=lp_bound,
+                         sample=sample)
     except ValueError as e:
         fail(str(e))
     Console(highlight=False).print(f"results: {escape(str(path))}")

@@ -36,6 +36,10 @@ class SolveParams:
         greedy plan (large-neighbourhood search) instead.
     lns_jobs
         Jobs freed per neighbourhood in large-neighbourhood search.
+    lns_max_terms
+        Largest neighbourhood model (estimated terms); a neighbourhood above
+        it is halved until it fits. Building a model cannot be interrupted,
+        so this keeps each round short next to the time limit.
     symmetry
         Break symmetry between identical nodes (``count`` copies).
     log
@@ -48,6 +52,7 @@ class SolveParams:
     tier_share: float = 0.5
     max_model_terms: int = 400_000
     lns_jobs: int = 120
+    lns_max_terms: int = 100_000
     symmetry: bool = True
     log: bool = False
     #: Raw CP-SAT parameters (``[cpsat]`` table of the TOML file), as
@@ -95,6 +100,8 @@ class SolveParams:
             errors.append(f"tier_share must be in (0, 1], got {self.tier_share}")
         if self.lns_jobs < 1:
             errors.append(f"lns_jobs must be >= 1, got {self.lns_jobs}")
+        if self.lns_max_terms < 1:
+            errors.append(f"lns_max_terms must be >= 1, got {self.lns_max_terms}")
         if errors:
             raise ProblemError(errors)
         return self

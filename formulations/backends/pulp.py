@@ -62,6 +62,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -308,6 +309,7 @@ class PulpBackend:
         self._status = "unknown"
         self._bound: float | None = None
         self._num_constraints = 0
+        self._cbc_mips_crashed = False
 
     # -- building --------------------------------------------------------
     def _unique(self, name: str) -> str:
@@ -443,16 +445,12 @@ class PulpBackend:
         return self._status
 
     def _solve_cbc(self, time_limit: float, tmp: str) -> None:
-        warm = bool(self._hint) and not self.relax
+        warm = bool(self._hint) and not self.relax and not self._cbc_mips_crashed
         if warm:
             for v in self._vars:
                 v.setInitialValue(self._hint.get(v, 0), check=False)
         log_path = os.path.join(tmp, "cbc.log")
-        solver = pulp.COIN_CMD(
-            path=_cbc_path(), mip=not self.relax, msg=False, timeLimit=time_limit,
-            gapRel=0.0, gapAbs=self._gap_abs(),
-            threads=self.workers if self.workers > 1 else None,
-            warmStart=warm, logPath=log_path, options=[f"randomCbcSeed {self.seed + 1}"])
+        t_end = time.perf_counter() + time_limit
         # CBC always gets a minimisation: with ``-max`` and a MIP start
         # (``-mips``) it can take a worse start for the optimum and stop
         # there ("optimal" yet below the true maximum; seen with CBC 2.10).
@@ -461,13 +459,22 @@ class PulpBackend:
             self.prob.sense = pulp.LpMinimize
             self.prob.setObjective(-self._objective)
         try:
-            self.prob.solve(solver)
-        except pulp.PulpSolverError as e:
-            tail = ""
-            if os.path.exists(log_path):
-                with open(log_path, encoding="utf-8", errors="replace") as f:
-                    tail = " | ".join(f.read().strip().splitlines()[-3:])
-            raise pulp.PulpSolverError(f"{e}; CBC log ends: {tail}") from None
+            try:
+                self._run_cbc(warm, time_limit, log_path)
+            except pulp.PulpSolverError as e:
+                # The bundled CBC 2.10 sometimes crashes (SIGSEGV) at the end
+                # of a time-limited run with a MIP start (seen on later stages
+                # of the small benchmark instances; never without -mips): the
+                # stage keeps its hint, and this model's later stages run
+                # without a MIP start; with time left, this one is retried.
+                if not warm:
+                    raise
+                self._cbc_mips_crashed = True
+                left = t_end - time.perf_counter()
+                if left < 0.05:
+                    raise
+                log.warning("CBC failed with the MIP start (%s); retrying without it", e)
+                self._run_cbc(False, left, log_path)
         finally:
             if maximize:
                 self.prob.sense = pulp.LpMaximize
@@ -480,6 +487,21 @@ class PulpBackend:
             b = self._cbc_bound(text)
             if b is not None:
                 self._bound = (-b if maximize else b) + float(self._objective.constant)
+
+    def _run_cbc(self, warm: bool, time_limit: float, log_path: str) -> None:
+        solver = pulp.COIN_CMD(
+            path=_cbc_path(), mip=not self.relax, msg=False, timeLimit=time_limit,
+            gapRel=0.0, gapAbs=self._gap_abs(),
+            threads=self.workers if self.workers > 1 else None,
+            warmStart=warm, logPath=log_path, options=[f"randomCbcSeed {self.seed + 1}"])
+        try:
+            self.prob.solve(solver)
+        except pulp.PulpSolverError as e:
+            tail = ""
+            if os.path.exists(log_path):
+                with open(log_path, encoding="utf-8", errors="replace") as f:
+                    tail = " | ".join(f.read().strip().splitlines()[-3:])
+            raise pulp.PulpSolverError(f"{e}; CBC log ends: {tail}") from None
 
     @staticmethod
     def _cbc_bound(text: str) -> float | None:

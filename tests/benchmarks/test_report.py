@@ -253,3 +253,20 @@ def test_plot_plan(tmp_path: Path):
     for p in paths.values():
         data = p.read_bytes()
         assert data.startswith(PNG) and len(data) > 5000
+
+
+def test_gap_to_lp_column(tmp_path: Path):
+    """Rows with ``lp_gap`` (``bench --lp-bound``) get a *gap to LP* column, the
+    mean over valid runs; without them there is no such column."""
+    rows = [_row("i1", "cpsat", p2=10, p0=5, cost=20, carbon=8, lp_gap=0.1),
+            _row("i2", "cpsat", p2=8, p0=2, cost=12, carbon=4, lp_gap=0.3),
+            _row("i1", "greedy", p2=10, p0=4, cost=20, carbon=8, lp_gap=0.5)]
+    md = report([_write(tmp_path / "lp.jsonl", rows)], plots=False)
+    solvers = _section(md, "### Solvers")
+    headers = _table_row(solvers, "solver")
+    assert dict(zip(headers, _table_row(solvers, "cpsat"), strict=True))["gap to LP"] == "20.0%"
+    assert dict(zip(headers, _table_row(solvers, "greedy"), strict=True))["gap to LP"] == "50.0%"
+    # carbon per kWh: every row uses carbon kg = energy kWh / 10 -> 100 g/kWh
+    assert dict(zip(headers, _table_row(solvers, "cpsat"), strict=True))["g/kWh"] == "100.0"
+    plain = report([_write(tmp_path / "plain.jsonl", synthetic_rows())], plots=False)
+    assert "gap to LP" not in plain

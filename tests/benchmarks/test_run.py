@@ -54,6 +54,16 @@ def test_lp_bound_columns(suite: Path, tmp_path: Path) -> None:
         assert row["lp_bound"]["placed_value_by_priority"][tier] >= got - 1e-6
 
 
+def test_sample_takes_the_first_instances(tmp_path: Path) -> None:
+    d = tmp_path / "two"
+    d.mkdir()
+    for name in ("b.json", "a.json"):
+        shutil.copy(SMALL, d / name)
+    out = tmp_path / "res.jsonl"
+    run_bench(str(d), ["greedy"], time_limit=5, out=out, progress=False, sample=1)
+    assert [r["instance"] for r in read_rows(out)] == ["a"]
+
+
 def test_unknown_suite_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown suite 'nope'"):
         run_bench("nope", ["greedy"], out=tmp_path / "r.jsonl", progress=False)

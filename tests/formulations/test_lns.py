@@ -91,3 +91,30 @@ def test_lns_rounds_produce_valid_plans(caplog):
     assert_valid(p, plan)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert np.isclose(plan.metrics["placed_value"], 10.0)  # big; c cannot fit beside it
+
+
+def test_neighbourhoods_are_halved_until_they_fit(monkeypatch):
+    """``lns_max_terms`` caps every neighbourhood model (a round's model
+    building cannot be interrupted): an oversized one is halved until it fits
+    or only two jobs are left."""
+    import dataclasses
+
+    import formulations.solve_model as sm
+
+    built = []
+    original = sm.neighbourhood_scope
+
+    def recording(prep, start, nodes, free):
+        scope = original(prep, start, nodes, free)
+        built.append((len(free), scope.size_estimate()))
+        return scope
+
+    monkeypatch.setattr(sm, "neighbourhood_scope", recording)
+    p = random_problem(3, max_jobs=12)
+    cap = 150
+    plan = solve(p, solver="cpsat", params=dataclasses.replace(LNS, lns_max_terms=cap))
+    assert_valid(p, plan)
+    assert any(size > cap for _, size in built), "the cap never bit: use a larger problem"
+    for (k, size), (k2, _) in zip(built, built[1:]):
+        if size > cap and k > 2:
+            assert k2 == k // 2  # an oversized scope is followed by the halved one

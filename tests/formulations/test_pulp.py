@@ -346,6 +346,41 @@ def test_lp_bound_never_below_a_proven_optimum(seed: int) -> None:
         assert set(with_ref.bound["placed_value_by_priority"]) == {str(t) for t in problem.tiers}
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_area_relaxation_never_below_a_proven_optimum(seed: int, monkeypatch) -> None:
+    """The coarse relaxation for problems too large for the time-indexed LP
+    is still a bound (forced here on the small random problems)."""
+    from formulations import lp_bound
+
+    monkeypatch.setattr(lp_bound, "LP_MAX_TERMS", -1)
+    _, plan = _proven("cpsat", seed)
+    problem = random_problem(seed)
+    rep = lp_bound_report(problem, time_limit=LIMIT, plan=plan)
+    assert rep.relaxation == "area" and rep.bound
+    _check_bound(rep.bound, plan.metrics)
+    _check_bound(lp_bounds(problem, time_limit=LIMIT), plan.metrics)
+
+
+def test_area_relaxation_hand_checked(monkeypatch) -> None:
+    """One 8-GPU node over 4 slots (32 GPU-slots of area); in one tier a job of
+    8 GPUs x 3 slots (value 6) and one of 4 GPUs x 2 slots (value 1).
+    Area: 24 + 8 = 32 fits, so the area relaxation bounds the tier by 6 + 1 = 7.
+    In time they do not fit (the big job leaves one free slot, the small one
+    needs two): the optimum is 6, and the bound is valid but loose."""
+    from formulations import lp_bound
+
+    monkeypatch.setattr(lp_bound, "LP_MAX_TERMS", -1)
+    problem = Problem.from_dict({
+        "horizon": {"slots": 4}, "resources": ["gpu"], "regions": [{"id": "eu"}],
+        "nodes": [{"id": "n", "region": "eu", "capacity": {"gpu": 8}}],
+        "jobs": [{"id": "big", "demand": {"gpu": 8}, "duration": 3, "value": 6.0},
+                 {"id": "small", "demand": {"gpu": 4}, "duration": 2, "value": 1.0}]})
+    rep = lp_bound_report(problem, time_limit=LIMIT)
+    assert rep.relaxation == "area"
+    assert rep.bound["placed_value_by_priority"]["0"] == pytest.approx(7.0, rel=1e-5)
+    assert solve(problem, solver="cpsat", time_limit=LIMIT).metrics["placed_value"] == 6.0
+
+
 def test_lp_bound_proves_an_obviously_optimal_plan() -> None:
     """Two jobs that both fit: the LP bound equals the plan's tier value and
     the reference is proven on it (placing everything is optimal)."""
@@ -458,3 +493,23 @@ def test_cli_bound_lp(tmp_path: Path) -> None:
     _check_bound(plan["bound"], plan["metrics"])
     bad = runner.invoke(app, ["solve", str(path), "--bound", "simplex", "--out", str(out)])
     assert bad.exit_code == 2 and "--bound" in bad.output
+
+
+def test_cli_export_stage(tmp_path: Path) -> None:
+    """``allocopt export --stage cost`` writes that stage; an unknown stage exits 2."""
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+    from optimizer.formats import save_problem
+
+    path = tmp_path / "p.json"
+    save_problem(random_problem(7), path)
+    out = tmp_path / "m.lp"
+    runner = CliRunner()
+    res = runner.invoke(app, ["export", str(path), "--format", "lp", "--stage", "cost",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "stage cost" in res.output and out.read_text().lstrip().startswith("\\*")
+    assert "MINIMIZE" in out.read_text().upper()
+    bad = runner.invoke(app, ["export", str(path), "--stage", "tier 99", "--out", str(out)])
+    assert bad.exit_code == 2 and "unknown stage" in bad.output
