@@ -553,7 +553,8 @@ def _classic_table(rows: list[dict[str, Any]]) -> str | None:
                      _pct(None if not gaps else 100 * max(gaps)), f"{at_opt}/{len(mine)}",
                      sum(r.get("status") == "error" for r in mine)])
     note = ("Gap to the published optimum, (objective - optimum) / optimum, over valid runs; "
-            "*at optimum*: runs that reached it.")
+            "*at optimum*: runs that reached it. A run without a gap left an item or activity "
+            "(a required job) unplaced, so its plan has no objective in the source's terms.")
     return _table(["solver", "runs", "with gap", "mean gap", "max gap", "at optimum", "errors"],
                   body) + "\n\n" + note
 

@@ -138,9 +138,16 @@ def run_task(task: Task) -> dict[str, Any]:
             from benchmarks.importers import known_optimum, objective_from_plan
 
             opt = known_optimum(task.kind, task.source)
-            obj = objective_from_plan(task.kind, m)
-            row.update(known_optimum=opt, classic_objective=obj,
-                       gap_to_optimum=None if not opt else (obj - opt) / opt)
+            row.update(known_optimum=opt, classic_objective=None, gap_to_optimum=None)
+            if m["required_placed"] < m["required_jobs"]:
+                # A valid plan that could not place every item / activity:
+                # it has no objective in the source's terms.
+                row["classic_note"] = (f"{m['required_jobs'] - m['required_placed']} required "
+                                       "job(s) unplaced: no objective")
+            else:
+                obj = objective_from_plan(task.kind, m)
+                row.update(classic_objective=obj,
+                           gap_to_optimum=None if not opt else (obj - opt) / opt)
     except Exception as e:  # a row records the failure; the run goes on
         row.update(status="error", error=f"{type(e).__name__}: {e}",
                    seconds=round(time.perf_counter() - t0, 3), valid=False)

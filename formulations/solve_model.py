@@ -204,6 +204,8 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
         step_end = min(deadline, time.perf_counter() + max(1.0, min(10.0, (deadline - time.perf_counter()) / 3)))
         values = run_stages(m, stages, x, hint_values(scope, x, best[0], best[1]), params,
                             step_end, scope, refiller(scope, x, best[0], best[1]))
+        log.debug("LNS round %d: %d jobs freed, stages %s", rounds, len(scope.jobs),
+                  "; ".join(f"{st.name} {st.status} {st.seconds:.1f}s" for st in stages))
         cand = extract(scope, x, values, best[0], best[1])
         assignments = [Assignment(prep.job_ids[j], int(cand[0][j]), int(cand[0][j] + prep.duration[j]),
                                   tuple(prep.node_names[n] for n in cand[1][j]))
@@ -223,7 +225,8 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
 def _neighbourhood(prep: Prepared, start: np.ndarray, nodes: dict[int, tuple[int, ...]],
                    rng: np.random.Generator, size: int, round_no: int) -> set[int]:
     """Jobs to free: alternately a region x time window, and the unplaced
-    jobs of the highest tiers with random placed jobs sharing their nodes."""
+    jobs of the highest tiers with the placed jobs in their way (on their
+    node classes, overlapping their windows), lowest tier first."""
     p = prep
     placeable = np.array([j not in p.static_reasons for j in range(p.J)])
     unplaced = np.flatnonzero((start < 0) & placeable)
@@ -231,13 +234,17 @@ def _neighbourhood(prep: Prepared, start: np.ndarray, nodes: dict[int, tuple[int
         tiers = p.priority[unplaced]
         order = unplaced[np.lexsort((rng.random(len(unplaced)), -tiers))]
         free = set(int(j) for j in order[: size // 3])
-        classes = set()
+        classes: set[int] = set()
+        window = np.zeros(p.H + 1, dtype=bool)
         for j in free:
             classes |= set(int(c) for c in p.eligible_classes(j))
-        placed = [j for j in nodes if any(int(p.node_class[n]) in classes for n in nodes[j])]
-        if placed:
-            pick = rng.choice(len(placed), size=min(len(placed), size - len(free)), replace=False)
-            free |= {placed[i] for i in pick}
+            window[int(p.earliest_start[j]):int(p.latest_start[j] + p.duration[j])] = True
+        in_way = [j for j in nodes
+                  if window[int(start[j]):int(start[j] + p.duration[j])].any()
+                  and any(int(p.node_class[n]) in classes for n in nodes[j])]
+        if in_way:
+            keys = np.lexsort((rng.random(len(in_way)), p.priority[in_way]))
+            free |= {in_way[i] for i in keys[: size - len(free)]}
         return free
     g = int(rng.integers(p.G))
     width = max(4, p.H // 4)
