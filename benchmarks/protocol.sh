@@ -18,6 +18,9 @@ run() { "$B" bench --workers 2 --no-report "$@"; }
 
 # Synthetic suites: the exact solvers against the greedy planner and every baseline.
 run --suite small --solvers greedy,cpsat,pulp,pulp-highs,$BASE --time-limit 10 --out $R/small.jsonl
+for t in 2 5 30; do  # quality against the time limit (the report plots it)
+  run --suite small --solvers cpsat --time-limit $t --out $R/small.jsonl
+done
 run --suite medium --solvers greedy,cpsat,pulp,pulp-highs,$BASE --time-limit 60 --out $R/medium.jsonl
 run --suite large --solvers greedy,cpsat,carbon-agnostic,priority-greedy --time-limit 60 --lp-bound --out $R/large.jsonl
 run --suite tight-small --solvers greedy,cpsat,$BASE --time-limit 10 --out $R/tight-small.jsonl
@@ -34,4 +37,5 @@ fi
 "$B" bench --suite gen:large --solvers greedy --time-limit 60 --no-report --out $R/greedy-scale.jsonl
 "$B" bench --suite gen:xl --solvers greedy --time-limit 120 --no-report --out $R/greedy-scale.jsonl
 
-"$B" report $R/*.jsonl --out $R/report
+"$B" solve data/bench/small/small-s0.json --time-limit 10 --workers 2 --quiet --out $R/small-s0.plan.json || true
+"$B" report $R/*.jsonl --out $R/report --plan-problem data/bench/small/small-s0.json --plan $R/small-s0.plan.json
