@@ -237,9 +237,10 @@ def _area_model(m: PulpBackend, scope: Scope) -> tuple[list, dict[int, list], li
         P = p.class_power(j)
         ws = []
         for c, starts in usable:
-            w = m.int_var(0, min(R, int(p.class_count[c])), f"w[{p.job_ids[j]},{p.class_ids[c]}]")
+            most = min(R, int(p.class_count[c]))
+            w = m.int_var(0, most, f"w[{p.job_ids[j]},{p.class_ids[c]}]")
             ws.append(w)
-            m.add(w <= min(R, int(p.class_count[c])) * x[j])
+            m.add(w <= most * x[j])
             for r in np.flatnonzero(p.demand[j] > 0):
                 area.setdefault((c, int(r)), []).append((w, float(p.demand[j, r]) * d))
             g = int(p.class_region[c])

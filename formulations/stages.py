@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -181,7 +181,7 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
                 m.add(expr >= hinted)
             continue
         (m.maximize if st.sense == "max" else m.minimize)(expr)
-        drop = st.drop if scope is not None and hasattr(m, "fix_to_zero") else []
+        drop = st.drop if scope is not None else []
         m.hint(_without(current, scope, x, drop) if drop else current)
         undo = m.fix_to_zero([x.placed[j] for j in drop]) if drop else None
         t0 = time.perf_counter()
