@@ -58,19 +58,35 @@ def full_scope(prep: Prepared) -> Scope:
 
 
 def neighbourhood_scope(prep: Prepared, start: np.ndarray, nodes: dict[int, tuple[int, ...]],
-                        free: set[int], fresh_per_class: int = 4) -> Scope:
+                        free: set[int], fresh_per_class: int = 4,
+                        centre: dict[int, int] | None = None,
+                        half_width: int | None = None,
+                        node_pool: np.ndarray | None = None) -> Scope:
     """Free the jobs in ``free``; every other placed job stays as it is.
 
     ``start`` (-1 when unplaced) and ``nodes`` describe the current plan.
+    With ``half_width``, a freed job may only start within ``half_width``
+    slots of its current start (placed jobs) or of ``centre[j]`` (unplaced
+    ones): a *time-windowed* neighbourhood, so that a model of a given size
+    holds more jobs on long horizons. The current plan stays inside it.
+    With ``node_pool`` (a boolean mask over nodes), a freed job may only use
+    nodes in the pool besides idle ones; the caller includes the freed
+    jobs' current nodes, so the current plan stays inside this one too.
     """
     fixed = {j: int(start[j]) for j in range(prep.J) if start[j] >= 0 and j not in free}
     fixed_nodes = {j: nodes[j] for j in fixed}
     cand = [j for j in sorted(free) if j not in prep.static_reasons]
-    return _build(prep, cand, fixed, fixed_nodes, fresh_per_class)
+    around = None
+    if half_width is not None:
+        around = {j: int(start[j]) if start[j] >= 0 else int((centre or {}).get(j, -1))
+                  for j in cand}
+    return _build(prep, cand, fixed, fixed_nodes, fresh_per_class, around, half_width, node_pool)
 
 
 def _build(prep: Prepared, cand: list[int], fixed: dict[int, int],
-           fixed_nodes: dict[int, tuple[int, ...]], fresh_per_class: int | None) -> Scope:
+           fixed_nodes: dict[int, tuple[int, ...]], fresh_per_class: int | None,
+           around: dict[int, int] | None = None, half_width: int | None = None,
+           node_pool: np.ndarray | None = None) -> Scope:
     p = prep
     bg_active = np.zeros(p.N, dtype=bool)
     bg_power = np.zeros((p.G, p.H))
@@ -109,6 +125,9 @@ def _build(prep: Prepared, cand: list[int], fixed: dict[int, int],
             if s in fixed:
                 ls = min(ls, fixed[s] - d)
                 must.add(j)
+        if around is not None and half_width is not None and around.get(j, -1) >= 0:
+            es = max(es, around[j] - half_width)
+            ls = min(ls, around[j] + half_width)
         if es > ls:
             continue
         classes = p.eligible_classes(j)
@@ -128,7 +147,10 @@ def _build(prep: Prepared, cand: list[int], fixed: dict[int, int],
                 # At least R idle copies: a freed job must keep room for all of
                 # its replicas, or it would drop out of the model while the
                 # merged plan keeps its old nodes (see ``extract``).
-                on = members[bg_active[lo:lo + cnt]]
+                busy = bg_active[lo:lo + cnt]
+                if node_pool is not None:
+                    busy = busy & node_pool[lo:lo + cnt]
+                on = members[busy]
                 off = members[~bg_active[lo:lo + cnt]][:max(fresh_per_class, R)]
                 members = np.concatenate([on, off])
             node_list.append(members)

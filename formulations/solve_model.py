@@ -187,21 +187,28 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
     best_metrics = greedy.metrics
     best = (start, nodes)
     rounds = accepted = 0
+    hw = lns_half_width(prep)
+    tried: set[int] = set()  # unplaced jobs a round freed that stayed unplaced
     while deadline - time.perf_counter() > 0.5:
         rounds += 1
-        free = _neighbourhood(prep, best[0], best[1], rng, params.lns_jobs, rounds)
+        free, centre = _neighbourhood(prep, best[0], best[1], rng, params.lns_jobs, rounds, hw,
+                                      frozenset(tried))
         if not free:
             break
-        scope = neighbourhood_scope(prep, best[0], best[1], free)
+        pool = _node_pool(prep, best[1], free, rng) if hw is not None else None
+        scope = neighbourhood_scope(prep, best[0], best[1], set(free), centre=centre,
+                                    half_width=hw, node_pool=pool)
         while len(free) > 2 and size_of(scope) > params.lns_max_terms:
-            free = set(rng.permutation(sorted(free))[: len(free) // 2].tolist())
-            scope = neighbourhood_scope(prep, best[0], best[1], free)
+            free = free[: len(free) // 2]  # keep the most wanted half
+            pool = _node_pool(prep, best[1], free, rng) if hw is not None else None
+            scope = neighbourhood_scope(prep, best[0], best[1], set(free), centre=centre,
+                                        half_width=hw, node_pool=pool)
         if not scope.jobs:
             continue
-        m = _new_backend(backend_cls, params, params.seed + rounds, False)
+        m = _new_backend(backend_cls, params, params.seed + rounds, params.log, size_of(scope))
         x = build(m, scope)
         stages = make_stages(problem, scope, x)
-        step_end = min(deadline, time.perf_counter() + max(1.0, min(10.0, (deadline - time.perf_counter()) / 3)))
+        step_end = min(deadline, time.perf_counter() + max(1.0, min(LNS_STEP_S, (deadline - time.perf_counter()) / 3)))
         values = run_stages(m, stages, x, hint_values(scope, x, best[0], best[1]), params,
                             step_end, scope, refiller(scope, x, best[0], best[1]))
         log.debug("LNS round %d: %d jobs freed, stages %s", rounds, len(scope.jobs),
@@ -218,34 +225,85 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
                 accepted += 1
             else:  # pragma: no cover - a model bug; keep the last valid plan
                 log.error("LNS round %d produced an invalid plan; discarded", rounds)
+        if rounds % 2 == 1:  # targets that stayed out: target others next
+            tried |= {j for j in free if best[0][j] < 0}
     log.info("%s LNS: %d rounds, %d improvements", solver, rounds, accepted)
     return to_plan(problem, prep, best[0], best[1], solver, "not placed by the optimizer")
 
 
+def lns_half_width(prep: Prepared) -> int | None:
+    """Start-window half-width of LNS neighbourhoods: on long horizons a
+    freed job may only move this many slots (see ``neighbourhood_scope``);
+    None (no window) on short ones, where every start is cheap."""
+    return None if prep.H <= 48 else max(6, prep.H // 12)
+
+
+#: Longest solve of one neighbourhood (all its stages), seconds.
+LNS_STEP_S = 5.0
+
+#: Busy nodes added at random to a large problem's neighbourhood, besides
+#: the nodes its freed jobs hold (room for them to move to).
+LNS_EXTRA_NODES = 24
+
+
+def _node_pool(prep: Prepared, nodes: dict[int, tuple[int, ...]], free: list[int],
+               rng: np.random.Generator) -> np.ndarray:
+    """Busy nodes a neighbourhood's freed jobs may use: their own current
+    nodes plus a random few (idle nodes are always allowed)."""
+    pool = np.zeros(prep.N, dtype=bool)
+    for j in free:
+        pool[list(nodes.get(j, ()))] = True
+    pool[rng.choice(prep.N, size=min(prep.N, LNS_EXTRA_NODES), replace=False)] = True
+    return pool
+
+
 def _neighbourhood(prep: Prepared, start: np.ndarray, nodes: dict[int, tuple[int, ...]],
-                   rng: np.random.Generator, size: int, round_no: int) -> set[int]:
-    """Jobs to free: alternately a region x time window, and the unplaced
-    jobs of the highest tiers with the placed jobs in their way (on their
-    node classes, overlapping their windows), lowest tier first."""
+                   rng: np.random.Generator, size: int, round_no: int,
+                   half_width: int | None = None, skip: frozenset[int] = frozenset()
+                   ) -> tuple[list[int], dict[int, int]]:
+    """Jobs to free (most wanted first), and a start slot to search around for each freed
+    unplaced job: alternately a region x time window, and the unplaced jobs
+    of the highest tiers with the placed jobs in their way (on their node
+    classes, overlapping their windows), lowest tier first. Unplaced jobs in
+    ``skip`` (targets of earlier rounds that stayed out) are targeted again
+    only when no other is left."""
     p = prep
     placeable = np.array([j not in p.static_reasons for j in range(p.J)])
     unplaced = np.flatnonzero((start < 0) & placeable)
+    centre: dict[int, int] = {}
     if round_no % 2 == 1 and len(unplaced):
+        fresh = unplaced[[int(j) not in skip for j in unplaced]]
+        unplaced = fresh if len(fresh) else unplaced
         tiers = p.priority[unplaced]
         order = unplaced[np.lexsort((rng.random(len(unplaced)), -tiers))]
-        free = set(int(j) for j in order[: size // 3])
+        targets = [int(j) for j in order[: max(1, min(3, size // 3))]]
         classes: set[int] = set()
         window = np.zeros(p.H + 1, dtype=bool)
-        for j in free:
+        for j in targets:
             classes |= set(int(c) for c in p.eligible_classes(j))
-            window[int(p.earliest_start[j]):int(p.latest_start[j] + p.duration[j])] = True
-        in_way = [j for j in nodes
-                  if window[int(start[j]):int(start[j] + p.duration[j])].any()
-                  and any(int(p.node_class[n]) in classes for n in nodes[j])]
-        if in_way:
-            keys = np.lexsort((rng.random(len(in_way)), p.priority[in_way]))
-            free |= {in_way[i] for i in keys[: size - len(free)]}
-        return free
+            lo, hi = int(p.earliest_start[j]), int(p.latest_start[j])
+            if half_width is not None:
+                centre[j] = int(rng.integers(lo, hi + 1)) if hi >= lo else lo
+                lo, hi = max(lo, centre[j] - half_width), min(hi, centre[j] + half_width)
+            window[lo:hi + int(p.duration[j])] = True
+        # Clear whole nodes: the placed jobs in the targets' window on each
+        # eligible node, nodes with the lowest-tier, fewest blockers first,
+        # so that a target needing a free node (or several, for replicas in
+        # distinct regions) can get one.
+        on_node: dict[int, list[int]] = {}
+        for j, ns in nodes.items():
+            if window[int(start[j]):int(start[j] + p.duration[j])].any():
+                for n in ns:
+                    if int(p.node_class[n]) in classes:
+                        on_node.setdefault(int(n), []).append(j)
+        keyed = sorted(on_node, key=lambda n: (max(p.priority[on_node[n]]), len(on_node[n]),
+                                                rng.random()))
+        free = list(targets)
+        for n in keyed:
+            if len(free) >= size:
+                break
+            free += [j for j in on_node[n] if j not in free]
+        return free[:size], centre
     g = int(rng.integers(p.G))
     width = max(4, p.H // 4)
     t0 = int(rng.integers(0, max(1, p.H - width + 1)))
@@ -256,11 +314,11 @@ def _neighbourhood(prep: Prepared, start: np.ndarray, nodes: dict[int, tuple[int
     extra = [int(j) for j in unplaced
              if p.earliest_start[j] < t1 and p.latest_start[j] + p.duration[j] > t0
              and g in set(p.class_region[p.eligible_classes(int(j))].tolist())]
-    pool = cand + extra
-    if len(pool) > size:
-        idx = rng.choice(len(pool), size=size, replace=False)
-        pool = [pool[i] for i in idx]
-    return set(int(j) for j in pool)
+    pool = [int(j) for j in rng.permutation(cand + extra)][:size]
+    for j in extra:
+        lo, hi = int(p.earliest_start[j]), int(p.latest_start[j])
+        centre[j] = min(max((t0 + t1) // 2 - int(p.duration[j]) // 2, lo), max(lo, hi))
+    return pool, centre
 
 
 def _plan_cpsat(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,

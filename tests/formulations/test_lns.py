@@ -104,8 +104,8 @@ def test_neighbourhoods_are_halved_until_they_fit(monkeypatch):
     built = []
     original = sm.neighbourhood_scope
 
-    def recording(prep, start, nodes, free):
-        scope = original(prep, start, nodes, free)
+    def recording(prep, start, nodes, free, **kw):
+        scope = original(prep, start, nodes, free, **kw)
         built.append((len(free), scope.size_estimate()))
         return scope
 
@@ -118,3 +118,57 @@ def test_neighbourhoods_are_halved_until_they_fit(monkeypatch):
     for (k, size), (k2, _) in zip(built, built[1:]):
         if size > cap and k > 2:
             assert k2 == k // 2  # an oversized scope is followed by the halved one
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(st.integers(min_value=0, max_value=2**31 - 1))
+def test_windowed_neighbourhoods_stay_valid_and_never_worse(seed):
+    """Long horizons get time-windowed neighbourhoods over a pool of nodes;
+    forced on here (a window of +-1 slot on any horizon) on random problems:
+    every plan validates and is at least as good as greedy's."""
+    import formulations.solve_model as sm
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sm, "lns_half_width", lambda prep: 1)
+        mp.setattr(sm, "LNS_EXTRA_NODES", 1)
+        p = random_problem(seed, max_replicas=4, max_slots=10)
+        greedy = solve(p, solver="greedy")
+        plan = solve(p, solver="cpsat", params=LNS)
+    assert_valid(p, plan)
+    assert not better(p, greedy.metrics, plan.metrics)
+
+
+def _two_job_plan():
+    """a (2 slots) placed at 3 on p#0, b unplaced-able anywhere in 0..8."""
+    nodes = [{"id": "p", "region": "eu", "capacity": {"gpu": 1}, "count": 4}]
+    p = problem([{"id": "a", "demand": {"gpu": 1}, "duration": 2, "release": 3},
+                 {"id": "b", "demand": {"gpu": 1}, "duration": 2}], slots=10, nodes=nodes)
+    prep = Prepared(p)
+    start = np.array([3, -1])
+    return prep, start, {0: (0,)}
+
+
+def test_time_window_bounds_the_starts_of_freed_jobs():
+    """A freed placed job may start only within half_width of its current
+    start (which stays allowed); an unplaced one around its given centre."""
+    prep, start, nodes = _two_job_plan()
+    scope = neighbourhood_scope(prep, start, nodes, free={0, 1}, centre={1: 7}, half_width=2)
+    assert scope.starts[0].tolist() == [3, 4, 5]  # release 3 cuts 1..2 off
+    assert scope.starts[1].tolist() == [5, 6, 7, 8]  # 7 +- 2, latest start 8
+    whole = neighbourhood_scope(prep, start, nodes, free={0, 1})
+    assert whole.starts[1].tolist() == list(range(9))
+
+
+def test_node_pool_limits_busy_nodes_but_keeps_the_current_ones():
+    """With a node pool, a freed job keeps its current node and may use idle
+    copies, but not busy nodes outside the pool."""
+    nodes_spec = [{"id": "p", "region": "eu", "capacity": {"gpu": 1}, "count": 6}]
+    jobs = [{"id": f"j{i}", "demand": {"gpu": 1}, "duration": 1} for i in range(4)]
+    p = problem(jobs, slots=2, nodes=nodes_spec)
+    prep = Prepared(p)
+    start = np.array([0, 0, 0, 0])
+    cur = {0: (0,), 1: (1,), 2: (2,), 3: (3,)}  # p#4, p#5 idle
+    pool = np.zeros(prep.N, dtype=bool)
+    pool[[0, 2]] = True  # j0's node and one other busy node
+    scope = neighbourhood_scope(prep, start, cur, free={0}, node_pool=pool, half_width=5)
+    assert set(scope.nodes[0].tolist()) == {0, 2, 4, 5}
