@@ -22,7 +22,7 @@ for t in 2 5 30; do  # quality against the time limit (the report plots it)
   run --suite small --solvers cpsat --time-limit $t --out $R/small.jsonl
 done
 run --suite medium --solvers greedy,cpsat,pulp,pulp-highs,$BASE --time-limit 60 --out $R/medium.jsonl
-run --suite large --solvers greedy,cpsat,carbon-agnostic,priority-greedy --time-limit 60 --lp-bound --out $R/large.jsonl
+run --suite large --solvers greedy,cpsat,carbon-agnostic,priority-greedy --seeds 0-2 --time-limit 60 --lp-bound --out $R/large.jsonl
 run --suite tight-small --solvers greedy,cpsat,$BASE --time-limit 10 --out $R/tight-small.jsonl
 run --suite tight-medium --solvers greedy,cpsat,$BASE --time-limit 60 --out $R/tight-medium.jsonl
 # Real data: a week of 2023 carbon and prices on 8 zones, jobs from the Alibaba trace.

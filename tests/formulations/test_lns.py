@@ -172,3 +172,20 @@ def test_node_pool_limits_busy_nodes_but_keeps_the_current_ones():
     pool[[0, 2]] = True  # j0's node and one other busy node
     scope = neighbourhood_scope(prep, start, cur, free={0}, node_pool=pool, half_width=5)
     assert set(scope.nodes[0].tolist()) == {0, 2, 4, 5}
+
+
+def test_targets_that_stayed_out_make_way_for_others():
+    """Target rounds free unplaced jobs; those an earlier round freed without
+    placing them (``skip``) are chosen again only when no other is left."""
+    from formulations.solve_model import _neighbourhood
+
+    jobs = [{"id": f"j{i}", "demand": {"gpu": 8}, "duration": 2, "priority": 1} for i in range(4)]
+    p = problem(jobs, slots=4)
+    prep = Prepared(p)
+    start = np.array([-1, -1, -1, 0])
+    nodes = {3: (0,)}
+    rng = np.random.default_rng(0)
+    free, _ = _neighbourhood(prep, start, nodes, rng, 3, 1, None, frozenset({0, 1}))
+    assert free[0] == 2 and 3 in free  # the one fresh target, and the job in its way
+    free, _ = _neighbourhood(prep, start, nodes, rng, 3, 1, None, frozenset({0, 1, 2}))
+    assert free[0] in {0, 1, 2}  # all tried: any of them again
