@@ -195,20 +195,17 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
                                       frozenset(tried))
         if not free:
             break
-        pool = _node_pool(prep, best[1], free, rng) if hw is not None else None
-        scope = neighbourhood_scope(prep, best[0], best[1], set(free), centre=centre,
-                                    half_width=hw, node_pool=pool)
+        scope = _lns_scope(prep, best, free, centre, hw, rng)
         while len(free) > 2 and size_of(scope) > params.lns_max_terms:
             free = free[: len(free) // 2]  # keep the most wanted half
-            pool = _node_pool(prep, best[1], free, rng) if hw is not None else None
-            scope = neighbourhood_scope(prep, best[0], best[1], set(free), centre=centre,
-                                        half_width=hw, node_pool=pool)
+            scope = _lns_scope(prep, best, free, centre, hw, rng)
         if not scope.jobs:
             continue
         m = _new_backend(backend_cls, params, params.seed + rounds, params.log, size_of(scope))
         x = build(m, scope)
         stages = make_stages(problem, scope, x)
-        step_end = min(deadline, time.perf_counter() + max(1.0, min(LNS_STEP_S, (deadline - time.perf_counter()) / 3)))
+        left = deadline - time.perf_counter()
+        step_end = min(deadline, time.perf_counter() + max(1.0, min(LNS_STEP_S, left / 3)))
         values = run_stages(m, stages, x, hint_values(scope, x, best[0], best[1]), params,
                             step_end, scope, refiller(scope, x, best[0], best[1]))
         log.debug("LNS round %d: %d jobs freed, stages %s", rounds, len(scope.jobs),
@@ -244,6 +241,17 @@ LNS_STEP_S = 5.0
 #: Busy nodes added at random to a large problem's neighbourhood, besides
 #: the nodes its freed jobs hold (room for them to move to).
 LNS_EXTRA_NODES = 24
+
+
+def _lns_scope(prep: Prepared, current: tuple[np.ndarray, dict[int, tuple[int, ...]]],
+               free: list[int], centre: dict[int, int], half_width: int | None,
+               rng: np.random.Generator) -> Scope:
+    """The neighbourhood model's scope: ``free`` freed from the ``current``
+    plan, time-windowed over a node pool when ``half_width`` is set."""
+    start, nodes = current
+    pool = _node_pool(prep, nodes, free, rng) if half_width is not None else None
+    return neighbourhood_scope(prep, start, nodes, set(free), centre=centre,
+                               half_width=half_width, node_pool=pool)
 
 
 def _node_pool(prep: Prepared, nodes: dict[int, tuple[int, ...]], free: list[int],
