@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.greedy import Scheduler, effective_value, job_order
+from optimizer.greedy import effective_value, job_order, schedule_of
 from optimizer.params import SolveParams
 from optimizer.plan import Assignment, Plan, SolveStatus, Unplaced
 from optimizer.prepared import Prepared
@@ -118,9 +118,7 @@ def refiller(scope: Scope, x: Variables, start: np.ndarray,
 
     def refill(values: dict[Any, int]) -> dict[Any, int]:
         st, nd = extract(scope, x, values, start, nodes)
-        sched = Scheduler(p)
-        for j in np.flatnonzero(st >= 0):
-            sched.place(int(j), int(st[j]), nd[int(j)])
+        sched = schedule_of(p, ((j, st[j], nd[int(j)]) for j in np.flatnonzero(st >= 0)))
         for j in order:
             if st[j] < 0:
                 got = sched.try_job(j)

@@ -31,7 +31,7 @@ best option found.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
@@ -591,10 +591,16 @@ def plan_from_schedule(problem: Problem, p: Prepared, sched: Scheduler, reasons:
 
 def schedule_from_plan(p: Prepared, plan: Plan) -> Scheduler:
     """A scheduler state holding ``plan``'s assignments (assumed valid)."""
+    return schedule_of(p, ((p.job_index[a.job], a.start, tuple(p.node_index[n] for n in a.nodes))
+                           for a in plan.assignments))
+
+
+def schedule_of(p: Prepared, placements: Iterable[tuple[int, int, tuple[int, ...]]]) -> Scheduler:
+    """A scheduler state holding ``(job, start, nodes)`` placements (by index,
+    assumed valid together)."""
     sched = Scheduler(p)
-    for a in plan.assignments:
-        j = p.job_index[a.job]
-        sched.place(j, a.start, tuple(p.node_index[n] for n in a.nodes))
+    for j, s, nodes in placements:
+        sched.place(int(j), int(s), tuple(nodes))
     return sched
 
 
