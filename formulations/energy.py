@@ -160,3 +160,35 @@ def cost_terms(scope: Scope, x: Variables) -> list[tuple[Any, float]]:
         if p.activation_cost[n]:
             out.append((v, float(p.activation_cost[n])))
     return out
+
+
+def carbon_terms(scope: Scope, x: Variables) -> list[tuple[Any, float]]:
+    """Carbon terms (variable, kg) of the ``carbon`` objective mode.
+
+    The same shape as :func:`cost_terms` with ``carbon_rate = pue *
+    slot_hours * carbon / 1000`` in place of the cost rate:
+
+        dynamic:    P[j,k] * q[j,k,s] * sum_{t=s}^{s+d_j-1} carbon_rate[g,t]
+        activation: active[n] * idle[n] * sum_t carbon_rate[g,t]
+
+    so their sum is PROBLEM.md's ``carbon_kg`` exactly (before scaling).
+    """
+    p = scope.prep
+    out = []
+    for j in scope.jobs:
+        d = int(p.duration[j])
+        for k, grp in enumerate(x.groups[j]):
+            if grp.power_kw == 0:
+                continue
+            g = grp.region
+            for s in scope.starts[j]:
+                s = int(s)
+                var, mult = x.replicas_at(scope, j, k, s)
+                c = grp.power_kw * (p.cum_carbon[g, s + d] - p.cum_carbon[g, s]) * mult
+                if c:
+                    out.append((var, c))
+    for n, v in x.active.items():
+        c = float(p.idle_kw[n]) * float(p.cum_carbon[p.node_region[n], p.H])
+        if c:
+            out.append((v, c))
+    return out

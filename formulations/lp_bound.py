@@ -37,6 +37,10 @@ So:
   weaker, but still valid. (Constraining every tier to the plan's value
   would not be: the lexicographic optimum may have less in a lower tier.)
 * weighted mode: ``objective`` is an upper bound on ``value - cost``.
+* carbon mode: a ``carbon`` stage (min carbon kg) before ``cost``, with the
+  same rules; ``carbon_kg`` is a lower bound on the carbon of every
+  lexicographically optimal plan (time-indexed LP only; the area relaxation
+  gives none).
 
 Bounds are widened by a relative 1e-6 for LP tolerances, and are bounds on
 the *model*, which rounds capacities and power caps conservatively (see
@@ -58,7 +62,7 @@ from optimizer.prepared import Prepared
 from optimizer.problem import Problem
 
 from .backends.pulp import PulpBackend, highs_available
-from .energy import cost_terms
+from .energy import carbon_terms, cost_terms
 from .priority import required_terms, tier_terms, value_terms
 from .scope import Scope, full_scope
 from .solve_pulp import pulp_size_estimate
@@ -129,6 +133,7 @@ def lp_bound_report(problem: Problem, prep: Prepared | None = None, time_limit: 
     weighted = problem.objective.mode == "weighted"
     ref = plan.metrics if plan is not None else None
     report = LpBoundReport()
+    carbons: list[tuple[Any, float]] | None = None  # carbon mode, time-indexed LP only
     size = pulp_size_estimate(scope)
     if size > LP_MAX_TERMS:
         log.info("LP bound: time-indexed LP of ~%d terms > %d: area relaxation", size,
@@ -141,6 +146,8 @@ def lp_bound_report(problem: Problem, prep: Prepared | None = None, time_limit: 
         tiers = {tier: tier_terms(scope, x, tier) for tier in p.tiers}
         costs = cost_terms(scope, x) + tardiness_terms(scope, x)
         values = value_terms(scope, x)
+        if problem.objective.mode == "carbon":
+            carbons = carbon_terms(scope, x)
 
     stages: list[tuple[str, str, list[tuple[Any, float]], float | None]] = []
     if req:
@@ -154,6 +161,8 @@ def lp_bound_report(problem: Problem, prep: Prepared | None = None, time_limit: 
         for tier in p.tiers:
             stages.append((f"tier {tier}", "max", tiers[tier],
                            float(ref["placed_value_by_priority"].get(str(tier), 0.0)) if ref else None))
+        if carbons is not None:
+            stages.append(("carbon", "min", carbons, ref["carbon_kg"] if ref else None))
         stages.append(("cost", "min", costs, ref["cost"] if ref else None))
 
     proven_above = ref is not None
@@ -183,6 +192,8 @@ def lp_bound_report(problem: Problem, prep: Prepared | None = None, time_limit: 
                 ub = min(ub, L)
         if proven_above and L is not None and sense == "max" and terms:
             m.add(expr >= _widen(L, False))
+        if proven and sense == "min" and terms and name == "carbon":
+            m.add(expr <= _widen(L, True))  # V*_carbon = L: the cost stage keeps it
         proven_above = proven_above and proven
         report.stages.append(StageBound(name, sense, ub, L, proven, time.perf_counter() - t0))
 
@@ -194,6 +205,8 @@ def lp_bound_report(problem: Problem, prep: Prepared | None = None, time_limit: 
             out["objective"] = st.bound
         elif st.name == "cost":
             out["cost"] = st.bound
+        elif st.name == "carbon":
+            out["carbon_kg"] = st.bound
         elif st.name.startswith("tier "):
             out.setdefault("placed_value_by_priority", {})[st.name[5:]] = st.bound
     report.bound = out

@@ -8,6 +8,10 @@ Stages (PROBLEM.md, Objective):
    value, then fix it (``>=`` the value reached) for the later stages;
 3. ``cost``: minimise energy + carbon + tardiness + node cost.
 
+``carbon`` mode (docs/PROBLEM.md, an extension) adds a ``carbon`` stage
+between the tiers and ``cost``: minimise carbon (kg, scaled to integers like
+costs), then fix it (``<=`` the value reached) for the cost stage.
+
 ``weighted`` mode has one stage after ``required``: maximise value - cost.
 
 Each stage is hinted with the previous stage's solution (the greedy plan for
@@ -38,7 +42,7 @@ from optimizer.params import SolveParams
 from optimizer.problem import Problem
 
 from .capacity import add_capacity
-from .energy import add_energy, cost_terms
+from .energy import add_energy, carbon_terms, cost_terms
 from .priority import required_terms, tier_terms, value_terms
 from .replication import add_replication
 from .scaling import cost_scale, to_int, value_scale
@@ -100,6 +104,13 @@ def make_stages(problem: Problem, scope: Scope, x: Variables) -> list[Stage]:
         drop = droppable(scope, lambda j, t=tier: bool(p.priority[j] >= t or p.required[j]))
         stages.append(Stage(f"tier {tier}", "max", [(v, to_int(c, vs)) for v, c in vals], vs, tier,
                             drop=drop))
+    if problem.objective.mode == "carbon":
+        carbons = carbon_terms(scope, x)
+        act = {n: float(p.idle_kw[n]) * float(p.cum_carbon[p.node_region[n], p.H])
+               for n in x.active}
+        cs = cost_scale(_cost_upper_bound(scope, x, carbons, act))
+        stages.append(Stage("carbon", "min",
+                            [(v, to_int(c, cs)) for v, c in carbons if to_int(c, cs)], cs))
     scale = cost_scale(max_cost)
     stages.append(Stage("cost", "min", [(v, to_int(c, scale)) for v, c in costs if to_int(c, scale)],
                         scale))
@@ -137,12 +148,15 @@ def _without(values: dict[Any, int], scope: Scope, x: Variables, drop: list[int]
     return out
 
 
-def _cost_upper_bound(scope: Scope, x: Variables, costs: list[tuple[Any, float]]) -> float:
+def _cost_upper_bound(scope: Scope, x: Variables, costs: list[tuple[Any, float]],
+                      activation: dict[int, float] | None = None) -> float:
     # Each job starts once: at most R replicas at its dearest option, plus
-    # every activation cost.
+    # every activation cost (``activation``: per node, default the cost).
     p = scope.prep
     per_var = {id(v): abs(c) for v, c in costs}
-    total = sum(abs(float(p.activation_cost[n])) for n in x.active)
+    act = activation if activation is not None else {n: float(p.activation_cost[n])
+                                                     for n in x.active}
+    total = sum(abs(act[n]) for n in x.active)
     for j in scope.jobs:
         opts = [per_var.get(id(v), 0.0) for v in x.y[j].values()]
         if j in x.q:
@@ -215,14 +229,19 @@ def bound_of(problem: Problem, stages: list[Stage]) -> dict[str, Any] | None:
     """The plan's ``bound`` from the stages' proven bounds (real units).
 
     Lexicographic: ``{"placed_value_by_priority": {tier: upper bound},
-    "cost": lower bound}``; a tier or cost whose stage did not report a bound
-    is left out. Weighted: ``{"objective": upper bound}``.
+    "cost": lower bound}``; carbon mode adds ``"carbon_kg": lower bound``.
+    A stage that did not report a bound counts with its trivial bound.
+    Weighted: ``{"objective": upper bound}``.
     """
     if problem.objective.mode == "weighted":
         st = next((s for s in stages if s.name == "weighted"), None)
         return None if st is None else {"objective": _bound_or_trivial(st)}
     tiers = {str(s.tier): _bound_or_trivial(s) for s in stages if s.tier is not None}
     out: dict[str, Any] = {"placed_value_by_priority": tiers}
+    carbon = next((s for s in stages if s.name == "carbon"), None)
+    if carbon is not None:
+        b = _bound_or_trivial(carbon)
+        out["carbon_kg"] = float(max(0.0, b))  # carbon intensities are >= 0
     cost = next((s for s in stages if s.name == "cost"), None)
     if cost is not None:
         b = _bound_or_trivial(cost)
@@ -257,6 +276,8 @@ def gap_of(problem: Problem, metrics: dict[str, Any], bound: dict[str, Any] | No
     for tier, ub in bound.get("placed_value_by_priority", {}).items():
         got = metrics["placed_value_by_priority"].get(tier, 0.0)
         gaps.append(rel(got, max(ub, got)))
+    if "carbon_kg" in bound:
+        gaps.append(rel(metrics["carbon_kg"], min(bound["carbon_kg"], metrics["carbon_kg"])))
     if "cost" in bound:
         gaps.append(rel(metrics["cost"], min(bound["cost"], metrics["cost"])))
     if not gaps:

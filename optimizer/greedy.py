@@ -42,6 +42,9 @@ from .prepared import Prepared, sliding_min
 from .problem import Problem
 
 EPS = 1e-9
+#: ``carbon`` objective mode: the greedy prices 1 kg CO2 at this many currency
+#: units on top of the cost, so carbon decides and cost breaks ties.
+CARBON_MODE_WEIGHT = 1e3
 #: Candidate nodes evaluated together in one numpy batch.
 BATCH_NODES = 128
 
@@ -88,7 +91,9 @@ class Scheduler:
         Prepared problem data.
     cost_rate
         Override of the per-region, per-slot cost of 1 kW (e.g. zeros for a
-        carbon-agnostic baseline). Reported metrics never use it.
+        carbon-agnostic baseline). Reported metrics never use it. Default:
+        the objective's cost rate, plus :data:`CARBON_MODE_WEIGHT` times the
+        carbon rate in ``carbon`` objective mode.
     """
 
     def __init__(self, prep: Prepared, cost_rate: np.ndarray | None = None):
@@ -109,6 +114,8 @@ class Scheduler:
         self.start = np.full(p.J, -1, dtype=int)
         self.nodes: dict[int, tuple[int, ...]] = {}
         rate = p.cost_rate if cost_rate is None else cost_rate
+        if cost_rate is None and p.problem.objective.mode == "carbon":
+            rate = p.cost_rate + CARBON_MODE_WEIGHT * p.carbon_rate
         self.cum_cost = np.concatenate([np.zeros((p.G, 1)), np.cumsum(rate, 1)], 1)
         self.activation_cost = p.class_idle * self.cum_cost[p.class_region, p.H] + (
             p.class_cost_per_slot * p.H

@@ -119,9 +119,13 @@ class Job(_Record):
 
 
 class Objective(_Record):
-    """``objective: {mode, carbon_price_per_kg}``."""
+    """``objective: {mode, carbon_price_per_kg}``.
 
-    mode: Literal["lexicographic", "weighted"] = "lexicographic"
+    ``carbon`` (an extension of the shared spec, docs/PROBLEM.md): the tiers
+    as in ``lexicographic``, then minimise ``carbon_kg``, then ``cost``.
+    """
+
+    mode: Literal["lexicographic", "weighted", "carbon"] = "lexicographic"
     carbon_price_per_kg: NonNeg = 0.0
 
 

@@ -159,6 +159,12 @@ def compute_metrics(
     }
     if problem.objective.mode == "weighted":
         metrics["objective"] = placed_value - cost
+    elif problem.objective.mode == "carbon":
+        metrics["objective"] = {
+            "placed_value_by_priority": metrics["placed_value_by_priority"],
+            "carbon_kg": carbon_kg,
+            "cost": cost,
+        }
     else:
         metrics["objective"] = {
             "placed_value_by_priority": metrics["placed_value_by_priority"],
@@ -172,13 +178,17 @@ def lex_key(problem: Problem, metrics: dict[str, Any]) -> tuple[float, ...]:
 
     Lexicographic: required jobs placed, then each tier's placed value from
     the highest, then ``-cost``. Weighted: required placed, then
-    ``value - cost``. Counting required jobs first makes an infeasible plan
+    ``value - cost``. Carbon: as lexicographic with ``-carbon_kg`` before
+    ``-cost``. Counting required jobs first makes an infeasible plan
     that places more required jobs better than one that places fewer.
     """
     req = float(metrics.get("required_placed", 0))
     if problem.objective.mode == "weighted":
         return (req, metrics["placed_value"] - metrics["cost"])
     tiers = metrics["placed_value_by_priority"]
+    if problem.objective.mode == "carbon":
+        return (req, *(tiers[str(t)] for t in problem.tiers), -metrics["carbon_kg"],
+                -metrics["cost"])
     return (req, *(tiers[str(t)] for t in problem.tiers), -metrics["cost"])
 
 
