@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from benchmarks import savings as savings_mod
 from benchmarks.run import read_rows
 
 if TYPE_CHECKING:
@@ -92,8 +93,17 @@ def _weighted(row: dict[str, Any]) -> bool:
     return isinstance(bound, dict) and "objective" in bound
 
 
+def _carbon_mode(row: dict[str, Any]) -> bool:
+    """Whether a row's problem uses ``objective.mode: "carbon"``: an
+    ``objective_mode`` field, or a bound with a ``carbon_kg`` key."""
+    if row.get("objective_mode") is not None:
+        return row["objective_mode"] == "carbon"
+    bound = row.get("bound")
+    return isinstance(bound, dict) and "carbon_kg" in bound
+
+
 def row_key(row: dict[str, Any], tiers: Sequence[str] | None = None, *,
-            weighted: bool = False) -> tuple[float, ...]:
+            weighted: bool = False, carbon: bool = False) -> tuple[float, ...]:
     """The objective of a result row as a tuple to maximise.
 
     Parameters
@@ -123,11 +133,14 @@ def row_key(row: dict[str, Any], tiers: Sequence[str] | None = None, *,
         value = float(sum(pv.values()) if value is None else value)
         return (req, value - cost)
     tiers = _tier_sort(pv) if tiers is None else tiers
+    if carbon:  # carbon mode: -carbon before -cost
+        return (req, *(float(pv.get(t, 0.0)) for t in tiers), -float(row.get("carbon_kg") or 0.0),
+                -cost)
     return (req, *(float(pv.get(t, 0.0)) for t in tiers), -cost)
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], *, tiers: Sequence[str] | None = None,
-            weighted: bool = False, rel: float = REL_TOL) -> int:
+            weighted: bool = False, rel: float = REL_TOL, carbon: bool = False) -> int:
     """Compare two result rows by the objective: 1 if ``a`` is better, -1 if worse, 0 if tied.
 
     Parameters
@@ -156,8 +169,8 @@ def compare(a: dict[str, Any], b: dict[str, Any], *, tiers: Sequence[str] | None
     if tiers is None:
         tiers = _tier_sort([*(a.get("placed_value_by_priority") or {}),
                             *(b.get("placed_value_by_priority") or {})])
-    for x, y in zip(row_key(a, tiers, weighted=weighted), row_key(b, tiers, weighted=weighted),
-                    strict=True):
+    for x, y in zip(row_key(a, tiers, weighted=weighted, carbon=carbon),
+                    row_key(b, tiers, weighted=weighted, carbon=carbon), strict=True):
         if abs(x - y) > rel * max(1.0, abs(x), abs(y)):
             return 1 if x > y else -1
     return 0
@@ -183,11 +196,13 @@ def best_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         return []
     tiers = _tier_sort(t for r in cands for t in r["placed_value_by_priority"])
     weighted = any(_weighted(r) for r in cands)
+    carbon = not weighted and any(_carbon_mode(r) for r in cands)
     best = cands[0]
     for r in cands[1:]:
-        if compare(r, best, tiers=tiers, weighted=weighted) > 0:
+        if compare(r, best, tiers=tiers, weighted=weighted, carbon=carbon) > 0:
             best = r
-    return [r for r in cands if compare(r, best, tiers=tiers, weighted=weighted) == 0]
+    return [r for r in cands if compare(r, best, tiers=tiers, weighted=weighted,
+                                        carbon=carbon) == 0]
 
 
 # ---------------------------------------------------------------------------
@@ -856,9 +871,17 @@ def report(results_paths: list[Path], out_dir: Path | None = None, plots: bool =
             classic = _classic_table(grows)
             if classic:
                 md += [f"{h} Classic instances: gap to the published optimum", "", classic, ""]
+            bounds = savings_mod.bounds_for(grows)
+            saved = savings_mod.section(grows, bounds, heading=h)
+            if saved:
+                md += [saved, ""]
             if plots:
                 name = _slug(suite) + (f"-t{tl:g}" if len(groups) > 1 and isinstance(
                     tl, (int, float)) else "") + (f"-w{workers}" if several_workers else "")
+                png = savings_mod.plot_slack(grows, out / f"{name}-slack.png", bounds,
+                                             title=f"{suite}: carbon saved at equal work")
+                if png:
+                    md += [f"![carbon saved against slack]({png.name})", ""]
                 png = plot_savings(grows, out / f"{name}-savings.png",
                                    title=f"{suite}" + (f", {label}" if label else ""))
                 if png:

@@ -113,7 +113,7 @@ def run_task(task: Task) -> dict[str, Any]:
     try:
         problem = load(task)
         row.update(jobs=len(problem.jobs), nodes=len(problem.node_names()),
-                   slots=problem.horizon.slots)
+                   slots=problem.horizon.slots, objective_mode=problem.objective.mode)
         t0 = time.perf_counter()
         plan = solve(problem, solver=task.solver, params=SolveParams(
             time_limit=task.time_limit, seed=task.seed, workers=task.workers))
