@@ -104,6 +104,9 @@ def test_lex_key_and_better_in_carbon_mode():
 
 def test_schema_accepts_carbon_mode_and_rejects_unknown():
     assert two_regions("carbon").objective.mode == "carbon"
+    schema = Problem.model_json_schema()
+    mode = schema["$defs"]["Objective"]["properties"]["mode"]
+    assert set(mode["enum"]) == {"lexicographic", "weighted", "carbon"}
     with pytest.raises(ProblemError) as e:
         two_regions("greenest")
     assert "objective" in str(e.value) and "mode" in str(e.value)
