@@ -349,7 +349,16 @@ def _figure(width: float, height: float) -> Any:
 
 
 def bounds_for(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """The stored carbon bounds of the shift suite, if the rows are from it."""
-    if any(parse_name(str(r.get("instance"))) for r in rows):
-        return read_bounds()
-    return {}
+    """The carbon bounds stored with the rows' suite (``carbon_bounds.csv`` in
+    the suite's folder: ``data/bench/<suite>`` or the folder the suite names),
+    if the rows are from a shift-style suite; empty otherwise."""
+    from benchmarks.run import BENCH_DIR
+
+    if not any(parse_name(str(r.get("instance"))) for r in rows):
+        return {}
+    out: dict[str, float] = {}
+    for suite in {str(r.get("suite")) for r in rows}:
+        folder = Path(suite) if Path(suite).is_dir() else BENCH_DIR / suite
+        if folder.is_dir():
+            out.update(read_bounds(folder))
+    return out
