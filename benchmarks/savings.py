@@ -38,13 +38,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmarks.shift import OBJECTIVES, instance_name, parse_name, read_bounds
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 #: The reference planner.
 REFERENCE = "carbon-agnostic"
@@ -162,7 +164,7 @@ def split(recs: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
 
 def _f(x: float | None, signed: bool = True) -> str:
     if x is None or not math.isfinite(x):
-        return "–"
+        return "\u2013"  # an en dash, as in benchmarks/report.py
     if abs(x) < 0.05:
         x = 0.0  # no "-0.0%"
     return f"{x:+.1f}%" if signed else f"{x:.1f}%"
@@ -219,7 +221,7 @@ def section(rows: list[dict[str, Any]], bounds: dict[str, float] | None = None,
     md += ["Carbon saved by slack, objective and planner: **total** (time and region "
            "shifting) = *time* shifting (the `-time` twin: every job pinned to the region "
            "`carbon-agnostic` uses) + *region* shifting (the rest). "
-           "\"limit\" is the most any plan placing every job could save (lower bound on "
+           '"limit" is the most any plan placing every job could save (lower bound on '
            "carbon from `carbon_bounds.csv`).", ""]
     for obj in objs:
         head = ["planner"] + [f"{k} h slack" for k in slacks]
@@ -241,8 +243,9 @@ def section(rows: list[dict[str, Any]], bounds: dict[str, float] | None = None,
                f"(`{obj}`): carbon saved, total = time + region", "", _table(head, body), ""]
         body = []
         for s in solvers:
-            body.append([f"`{s}`"] + [f"{_f(cell(s, obj, k, 'cost'))} ({_f(cell(s, obj, k, 'time_cost'))})"
-                                      for k in slacks])
+            body.append([f"`{s}`"] + [
+                f"{_f(cell(s, obj, k, 'cost'))} ({_f(cell(s, obj, k, 'time_cost'))})"
+                for k in slacks])
         md += [f"Cost saved, objective `{obj}` (time shifting only in brackets)", "",
                _table(head, body), ""]
     exact = [s for s in solvers if s in ("cpsat", "pulp", "pulp-highs")]

@@ -48,9 +48,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -63,6 +62,9 @@ from benchmarks.realdata import (
     load_facts,
     region_curves,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 #: Grid zones of the suite: a solar grid (California), a wind-and-gas grid
 #: (Texas), Germany and Great Britain. Weekly means 154, 376, 226 and
@@ -323,7 +325,8 @@ def read_bounds(directory: str | Path = SUITE_DIR) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.shift", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.shift",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(SUITE_DIR), help="folder (default data/bench/shift)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--bounds", action="store_true",

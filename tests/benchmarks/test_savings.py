@@ -4,13 +4,15 @@ the time/region split, the physical limit, the figure, and the report hook."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from benchmarks.report import best_rows, report
 from benchmarks.savings import plot_slack, same_work, savings, section, split
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -115,7 +115,7 @@ def test_schema_accepts_carbon_mode_and_rejects_unknown():
 def test_lp_bound_carbon_stage():
     """The LP relaxation's carbon bound with every tier at the reference's
     value is the clean slots' 0.1 kg (the job cannot be split cleaner)."""
-    from formulations.backends.pulp import highs_available, cbc_available
+    from formulations.backends.pulp import cbc_available, highs_available
     from formulations.lp_bound import lp_bounds
 
     if not (highs_available() or cbc_available()):
