@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from benchmarks.report import best_rows, report
-from benchmarks.savings import plot_slack, same_work, savings, section, split
+from benchmarks.savings import bounds_for, plot_slack, same_work, savings, section, split
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -109,3 +109,14 @@ def test_report_compares_carbon_mode_rows_by_carbon():
     assert best_rows([clean, cheap]) == [clean]
     lex = [dict(clean, objective_mode="lexicographic"), dict(cheap, objective_mode="lexicographic")]
     assert best_rows(lex) == [lex[1]]
+
+
+def test_bounds_come_from_the_rows_suite_folder(tmp_path: Path):
+    (tmp_path / "carbon_bounds.csv").write_text(
+        "instance,free_kg,lp_kg,bound_kg\nshift-k24-p19,50.0,,50.0\n", encoding="utf-8")
+    rows = [dict(r, suite=str(tmp_path)) for r in _rows()]
+    assert bounds_for(rows) == {"shift-k24-p19": 50.0}
+    recs = {r["instance"]: r for r in savings(rows, bounds_for(rows))}
+    assert recs["shift-k24-p19"]["limit"] == pytest.approx(50.0)
+    other = [dict(r, instance="small-s0") for r in rows]
+    assert bounds_for(other) == {}
