@@ -456,3 +456,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 # More commands (generate, import, export, bench, report) live in their own
 # module; importing it registers them on ``app``.
 from . import cli_tools as _cli_tools  # noqa: E402, F401
+from . import cli_view as _cli_view  # noqa: E402, F401

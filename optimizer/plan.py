@@ -140,6 +140,24 @@ class Plan:
         """False when the plan is infeasible (a required job is unplaced)."""
         return self.status != SolveStatus.INFEASIBLE
 
+    def to_records(self, problem: Any) -> list[dict[str, Any]]:
+        """One dict per placed replica with energy, cost and carbon attributed
+        (rule and columns: :mod:`optimizer.records`)."""
+        from .records import plan_records
+
+        return plan_records(problem, self)
+
+    def to_pandas(self, problem: Any) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (needs the ``pandas`` extra)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Plan.to_pandas needs pandas: pip install 'allocopt[pandas]'") from None
+        from .records import COLUMNS, FIGURES
+
+        cols = [*COLUMNS, *(f"demand_{r}" for r in problem.resources), *FIGURES]
+        return pd.DataFrame(self.to_records(problem), columns=cols)
+
     def summary(self) -> str:
         """A short human summary: status, per-tier placement, energy, cost."""
         m = self.metrics
