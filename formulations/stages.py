@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from optimizer import progress
 from optimizer.params import SolveParams
 from optimizer.problem import Problem
 
@@ -166,10 +167,13 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
     """
     current = dict(hint)
     all_vars = x.all_vars()
+    prog = progress.current()
     for i, st in enumerate(stages):
         left = deadline - time.perf_counter()
-        if left <= 0.02:
+        if left <= 0.02 or (prog is not None and prog.stopped):
             break
+        if prog is not None:
+            prog.begin_stage(prog.prefix + st.name, st.sense, st.scale)
         limit = left if i == len(stages) - 1 else left * params.tier_share
         expr = m.wsum(st.terms)
         hinted = sum(c * current.get(v, 0) for v, c in st.terms)
@@ -177,6 +181,8 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
             # The hint already places every job that counts here: optimal
             # without a solve (saves a presolve of the whole model).
             st.status, st.value, st.bound = "optimal", hinted / st.scale, hinted / st.scale
+            if prog is not None:
+                prog.end_stage(prog.prefix + st.name, st.status, st.value, st.bound)
             if i < len(stages) - 1:
                 m.add(expr >= hinted)
             continue
@@ -203,6 +209,8 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
             achieved = sum(c * current.get(v, 0) for v, c in st.terms)
             st.bound = None
         st.value = achieved / st.scale
+        if prog is not None:
+            prog.end_stage(prog.prefix + st.name, st.status, st.value, st.bound)
         if i < len(stages) - 1 and st.terms:
             if st.sense == "max":
                 m.add(expr >= achieved)

@@ -70,6 +70,10 @@ class Plan:
     bound: dict[str, Any] | None = None
     gap: float | None = None
     solve_seconds: float = 0.0
+    #: True when the solve was stopped early (Ctrl-C or a progress callback):
+    #: the plan is the best found so far, valid, but the search did not run
+    #: to its limit. Written to JSON only when true (PLAN.md).
+    interrupted: bool = False
 
     def replace(self, **changes: Any) -> Plan:
         """A copy with some fields changed."""
@@ -77,7 +81,7 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data with PLAN.md's keys, in PLAN.md's order."""
-        return {
+        out = {
             "problem": self.problem,
             "status": str(self.status),
             "solver": self.solver,
@@ -89,6 +93,9 @@ class Plan:
             "gap": self.gap,
             "solve_seconds": round(self.solve_seconds, 3),
         }
+        if self.interrupted:
+            out["interrupted"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> Plan:
@@ -127,6 +134,7 @@ class Plan:
             bound=raw.bound,
             gap=raw.gap,
             solve_seconds=raw.solve_seconds,
+            interrupted=raw.interrupted,
         )
 
     # -- convenience -----------------------------------------------------
@@ -199,6 +207,7 @@ class _PlanIn(BaseModel):
     bound: dict[str, Any] | None = None
     gap: float | None = None
     solve_seconds: float = 0.0
+    interrupted: Annotated[bool, Strict()] = False
 
     def model_post_init(self, __context: Any) -> None:
         if self.status not in {s.value for s in SolveStatus}:

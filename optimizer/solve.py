@@ -16,11 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import progress
 from .errors import SolverError
 from .greedy import explain_unplaced, run_greedy
 from .params import SolveParams
 from .plan import Plan, SolveStatus, Unplaced
 from .prepared import Prepared
+from .progress import ProgressEvent
 from .problem import Problem
 from .validate import better, compute_metrics, is_valid, validate
 
@@ -79,6 +81,7 @@ def solve(
     workers: int | None = None,
     params: SolveParams | None = None,
     bound: str | None = None,
+    on_progress: Callable[[ProgressEvent], Any] | None = None,
 ) -> Plan:
     """Plan ``problem`` with the named solver; always returns a valid plan.
 
@@ -100,6 +103,12 @@ def solve(
         tighter of the two per entry), and the gap recomputed. Computing it
         takes up to another
         ``time_limit`` seconds. ``None`` (default): solver bounds only.
+    on_progress
+        Called with a :class:`optimizer.progress.ProgressEvent` as the solve
+        advances (greedy plan, each stage's start, improving solutions and
+        end, ``done``). Returning ``False`` or calling ``event.stop()`` stops
+        the solve; so does :func:`optimizer.progress.stop_all`. A stopped
+        solve returns the best valid plan so far with ``interrupted=True``.
 
     Returns
     -------
@@ -118,6 +127,18 @@ def solve(
     1
     """
     t0 = time.perf_counter()
+    with progress.activate(progress.Progress(on_progress, t0)) as prog:
+        plan = _solve(problem, solver, time_limit, seed, workers, params, bound, t0, prog)
+        if prog.stopped:
+            plan = plan.replace(interrupted=True)
+        prog.emit("done", "end", plan.metrics.get("cost"), None, metrics=plan.metrics,
+                  status=str(plan.status))
+        return plan
+
+
+def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | None,
+           workers: int | None, params: SolveParams | None, bound: str | None, t0: float,
+           prog: progress.Progress) -> Plan:
     params = params or SolveParams()
     overrides = {k: v for k, v in (("time_limit", time_limit), ("seed", seed),
                                    ("workers", workers)) if v is not None}
@@ -134,11 +155,14 @@ def solve(
 
     def finish(plan: Plan) -> Plan:
         # No proof: neither "optimal" nor a zero gap (an infeasible plan can be proven).
-        if bound == "lp" and plan.status != SolveStatus.OPTIMAL and plan.gap != 0.0:
+        if (bound == "lp" and plan.status != SolveStatus.OPTIMAL and plan.gap != 0.0
+                and not prog.stopped):
             plan = _with_lp_bound(problem, prep, plan, params.time_limit)
         return _finish(plan, t0)
 
     greedy_plan = _checked_greedy(problem, prep)
+    prog.emit("greedy", "end", greedy_plan.metrics.get("cost"), None,
+              metrics=greedy_plan.metrics, status=str(greedy_plan.status))
     if info.fn is None:
         return finish(greedy_plan)
     if not info.available():

@@ -69,7 +69,7 @@ def _placed_in_dom(dom: str, plan_index: int) -> tuple[int, set[str]]:
 @pytest.fixture(scope="module")
 def example() -> tuple[Problem, Plan, Plan]:
     problem = Problem.from_dict(json.loads(EXAMPLE.read_text()))
-    return (problem, solve(problem, solver="cpsat", time_limit=5),
+    return (problem, solve(problem, solver="cpsat", time_limit=2),
             solve(problem, solver="greedy"))
 
 
