@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -51,7 +52,13 @@ def installed(tmp_path_factory) -> Path:
     """The ``bin`` folder of a fresh venv with the wheel installed."""
     tmp = tmp_path_factory.mktemp("wheel")
     dist = tmp / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", dist,
+    # Build from a clean copy: a stale build/ folder in the repository must not
+    # leak old modules into the wheel.
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "results", "__pycache__", "*.egg-info",
+        ".pytest_cache", ".hypothesis", "*.plan.json"))
+    _run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", dist,
           *(["--no-build-isolation"] if _has_build_backend() else [])], tmp)
     wheels = list(dist.glob("allocopt-*.whl"))
     assert len(wheels) == 1, wheels
