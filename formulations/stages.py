@@ -69,11 +69,16 @@ def build(backend: Any, scope: Scope) -> Variables:
     Timing first (it creates the start links the capacity intervals use);
     replication before energy (energy reads the power groups).
     """
+    prog = progress.current()
+    if prog is not None and not prog.prefix:
+        prog.emit("model", "start")
     x = make_variables(backend, scope)
     add_timing(backend, scope, x)
     add_replication(backend, scope, x)
     add_capacity(backend, scope, x)
     add_energy(backend, scope, x)
+    if prog is not None and not prog.prefix:
+        prog.emit("model", "end")
     return x
 
 

@@ -272,8 +272,10 @@ def solve_cmd(
         solve_params = SolveParams(**{**solve_params.__dict__, "log": True})
     shown = LiveProgress()
     with interrupt_handler(quiet), (shown if not quiet else contextlib.nullcontext()):
+        # Quiet still passes a callback: it makes the solve stoppable by Ctrl-C
+        # within a second even while a model is being built.
         plan = solve(loaded, solver=solver, params=solve_params, bound=bound,
-                     on_progress=None if quiet else shown)
+                     on_progress=(lambda ev: None) if quiet else shown)
     if fmt == "csv":
         from .records import records_csv
 

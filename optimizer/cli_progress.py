@@ -54,6 +54,8 @@ def event_line(ev: ProgressEvent) -> str:
     if ev.stage == "greedy" and ev.metrics:
         parts.append(f"greedy plan: {ev.metrics.get('placed_jobs', 0)} placed, "
                      f"cost {_num(ev.metrics.get('cost'))}")
+    elif ev.stage == "model":
+        parts.append("building the model..." if ev.kind == "start" else "model built")
     elif ev.kind == "start":
         parts.append("searching...")
     else:

@@ -9,7 +9,9 @@ greedy plan is always returned.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -168,7 +170,10 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
     if not info.available():
         return finish(greedy_plan.replace(fallback=f"solver {solver!r} is not installed"))
     try:
-        plan = info.fn(problem, prep, params, greedy_plan, deadline)
+        plan = _run_planner(info.fn, (problem, prep, params, greedy_plan, deadline), prog)
+        if plan is None:  # stopped while the planner could not stop (building a model)
+            return finish(greedy_plan.replace(
+                fallback=f"{solver} was interrupted before it had a plan"))
     except Exception as e:  # any back-end failure degrades to the greedy plan
         log.warning("solver %s failed: %s", solver, traceback.format_exc())
         return finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: {e}"))
@@ -187,6 +192,43 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
     if plan.unplaced:
         plan = explain_unplaced(problem, plan, prep)
     return finish(plan)
+
+
+#: Seconds ``solve`` waits for a stopped planner before returning the greedy
+#: plan (a planner building a model notices the stop only when it is built).
+STOP_GRACE_S = 1.0
+
+
+def _run_planner(fn: PlannerFn, args: tuple, prog: progress.Progress) -> Plan | None:
+    """``fn(*args)``; with progress reporting on the main thread, in a worker
+    thread so that a stop (Ctrl-C, a callback) returns within
+    :data:`STOP_GRACE_S` even while the planner is busy: None then (the
+    worker sees the stop at its next stage and ends by itself)."""
+    if prog.callback is None or threading.current_thread() is not threading.main_thread():
+        return fn(*args)
+    ctx = contextvars.copy_context()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["plan"] = ctx.run(fn, *args)
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+
+    worker = threading.Thread(target=run, name="allocopt-planner", daemon=True)
+    worker.start()
+    stop_seen: float | None = None
+    while worker.is_alive():
+        worker.join(0.05)
+        if prog.stopped and worker.is_alive():
+            stop_seen = stop_seen or time.perf_counter()
+            if time.perf_counter() - stop_seen > STOP_GRACE_S:
+                log.info("planner still busy %.1fs after the stop; returning the greedy plan",
+                         STOP_GRACE_S)
+                return None
+    if "error" in box:
+        raise box["error"]
+    return box["plan"]
 
 
 def _checked_greedy(problem: Problem, prep: Prepared) -> Plan:
