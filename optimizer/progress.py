@@ -90,6 +90,9 @@ class Progress:
         self.stage = ""
         #: Prefix of stage names (``"LNS "`` during neighbourhood search).
         self.prefix = ""
+        #: The planner's best plan so far, when it publishes one (neighbourhood
+        #: search does): returned if the planner is busy when stopped.
+        self.incumbent: Any = None
         self._stopped = threading.Event()
         self._stoppers: list[Callable[[], None]] = []
         self._lock = threading.Lock()

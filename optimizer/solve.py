@@ -172,6 +172,8 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
     try:
         plan = _run_planner(info.fn, (problem, prep, params, greedy_plan, deadline), prog)
         if plan is None:  # stopped while the planner could not stop (building a model)
+            plan = prog.incumbent  # its best plan so far, if it published one
+        if plan is None:
             return finish(greedy_plan.replace(
                 fallback=f"{solver} was interrupted before it had a plan"))
     except Exception as e:  # any back-end failure degrades to the greedy plan

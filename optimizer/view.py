@@ -384,6 +384,7 @@ function render(){
    '\nnodes '+a[3].map(function(k){return D.nodes[k][0];}).join(', ')+'\nenergy '+num(a[4])+' kWh\ncost '+num(a[5])+'\ncarbon '+num(a[6])+' kg';
   tip.style.display='block';tip.style.left=(ev.clientX+12)+'px';tip.style.top=(ev.clientY+12)+'px';});
  document.body.setAttribute('data-rendered','1');
+ document.body.setAttribute('data-render-ms',String(Math.round(performance.now())));
 }
 try{render();}catch(e){document.body.setAttribute('data-error',String(e&&e.stack||e));
  document.getElementById('app').innerHTML='<pre class="err">'+esc(e&&e.stack||e)+'</pre>';throw e;}

@@ -19,6 +19,7 @@ from optimizer.validate import compute_metrics, is_valid, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "data" / "examples" / "energy_shifting.json"
+QUICKSTART = ROOT / "data" / "examples" / "quickstart.json"
 SMALL = ROOT / "data" / "bench" / "small" / "small-s0.json"
 MEDIUM = ROOT / "data" / "bench" / "medium" / "medium-s0.json"
 
@@ -28,9 +29,11 @@ def example() -> Problem:
     return load_problem(EXAMPLE)
 
 
-def test_events_follow_the_stages_and_end_with_the_plan(example):
+def test_events_follow_the_stages_and_end_with_the_plan():
+    # quickstart is proven optimal in a few seconds: every stage runs
+    example = load_problem(QUICKSTART)
     events: list[ProgressEvent] = []
-    plan = solve(example, time_limit=2, on_progress=events.append)
+    plan = solve(example, time_limit=60, on_progress=events.append)
     assert events[0].stage == "greedy" and events[0].metrics is not None
     assert events[-1].stage == "done" and events[-1].metrics == plan.metrics
     assert events[-1].incumbent == pytest.approx(plan.metrics["cost"])
@@ -40,7 +43,9 @@ def test_events_follow_the_stages_and_end_with_the_plan(example):
     starts = [e.stage for e in middle if e.kind == "start"]
     ends = [e.stage for e in middle if e.kind == "end"]
     assert starts == ends and starts  # each stage starts and ends once, in order
-    assert starts[-1] == "cost"
+    assert starts[0] == "model" and starts[-1] == "cost"
+    costs = [e.incumbent for e in middle if e.stage == "cost" and e.kind == "solution"]
+    assert costs == sorted(costs, reverse=True)  # improving solutions of a min stage
     tiers = [f"tier {t}" for t in example.tiers]
     assert [s for s in starts if s.startswith("tier")] == tiers
     for e in middle:
@@ -145,3 +150,24 @@ def test_quiet_prints_nothing_and_log_labels_stages(tmp_path):
     assert logged.returncode == 0
     assert "[cost] " in logged.stderr  # CP-SAT's log lines, labelled by stage
     assert any(line.startswith("cost ") for line in logged.stderr.splitlines())  # progress
+
+
+def test_stopping_neighbourhood_search_keeps_its_progress():
+    from optimizer import SolveParams
+    from optimizer.validate import better
+
+    problem = load_problem(SMALL)
+    greedy = solve(problem, solver="greedy")
+    ends = []
+
+    def cb(ev: ProgressEvent):
+        if ev.stage.startswith("LNS ") and ev.kind == "end":
+            ends.append(ev.stage)
+            if len(ends) >= 6:
+                return False
+        return None
+
+    plan = solve(problem, params=SolveParams(time_limit=60, max_model_terms=1), on_progress=cb)
+    assert ends, "neighbourhood search never reported a stage"
+    assert plan.interrupted and is_valid(plan, validate(problem, plan))
+    assert not better(problem, greedy.metrics, plan.metrics)  # never worse than greedy
