@@ -176,3 +176,13 @@ def test_figure_export(example, tmp_path, suffix):
     assert main_exit(["view", str(EXAMPLE), str(path), "--out", str(out)]) == 0
     head = out.read_bytes()[:200]
     assert head.startswith(b"\x89PNG") if suffix == ".png" else b"<svg" in out.read_bytes()[:2000]
+
+
+def test_figure_without_matplotlib_says_which_extra(example, tmp_path, capsys, monkeypatch):
+    _, plan, _ = example
+    path = _write(tmp_path / "p.json", plan)
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # import fails
+    assert main_exit(["view", str(EXAMPLE), str(path), "--out", str(tmp_path / "f.png")]) == 2
+    assert "allocopt[plots]" in capsys.readouterr().err
+    # the HTML view needs no plotting library
+    assert main_exit(["view", str(EXAMPLE), str(path), "--out", str(tmp_path / "f.html")]) == 0
