@@ -223,7 +223,7 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
                 best, best_metrics = cand, metrics
                 accepted += 1
                 if prog is not None:
-                    prog.incumbent = plan  # returned if stopped while busy
+                    prog.improved(plan)  # reported; returned if stopped while busy
             else:  # pragma: no cover - a model bug; keep the last valid plan
                 log.error("LNS round %d produced an invalid plan; discarded", rounds)
         if rounds % 2 == 1:  # targets that stayed out: target others next

@@ -51,9 +51,10 @@ def event_line(ev: ProgressEvent) -> str:
     base = ev.stage.removeprefix("LNS ")
     what = "placed value" if base.startswith("tier") else _WHAT.get(base, "objective")
     parts = [f"{ev.stage:<14}"]
-    if ev.stage == "greedy" and ev.metrics:
-        parts.append(f"greedy plan: {ev.metrics.get('placed_jobs', 0)} placed, "
-                     f"cost {_num(ev.metrics.get('cost'))}")
+    if ev.stage in ("greedy", "LNS") and ev.metrics:
+        what = "greedy plan" if ev.stage == "greedy" else "improved plan"
+        parts.append(f"{what}: {ev.metrics.get('placed_jobs', 0)} placed, value "
+                     f"{_num(ev.metrics.get('placed_value'))}, cost {_num(ev.metrics.get('cost'))}")
     elif ev.stage == "model":
         parts.append("building the model..." if ev.kind == "start" else "model built")
     elif ev.kind == "start":
@@ -93,14 +94,14 @@ class LiveProgress:
     def __call__(self, ev: ProgressEvent) -> None:
         if ev.stage == "greedy":
             self.greedy = ev.metrics
-        if ev.stage == "done":
-            return
+        if ev.stage == "done" or ev.stage.startswith("LNS "):
+            return  # a neighbourhood's own stages: only whole-plan improvements are shown
         line = event_line(ev)
         with self._lock:
             if self.live is not None:
                 self.lines[ev.stage] = Text(line)
                 self.live.update(Group(*self.lines.values()))
-            elif ev.kind == "end":
+            elif ev.kind == "end" or ev.stage == "LNS":
                 self.console.print(line, soft_wrap=True, markup=False)
 
 

@@ -35,9 +35,11 @@ class ProgressEvent:
     Attributes
     ----------
     stage
-        ``"greedy"``, ``"required"``, ``"tier <t>"``, ``"cost"``, ``"weighted"``
-        (a neighbourhood's stages of large-neighbourhood search are prefixed
-        ``"LNS "``), or ``"done"``.
+        ``"greedy"``, ``"model"`` (building it), ``"required"``, ``"tier <t>"``,
+        ``"cost"``, ``"weighted"`` (a neighbourhood's stages of
+        large-neighbourhood search are prefixed ``"LNS "``; ``"LNS"`` itself
+        reports each improvement of the whole plan, with its metrics), or
+        ``"done"``.
     kind
         ``"start"``, ``"solution"`` (an improving solution), ``"end"``.
     incumbent
@@ -141,6 +143,13 @@ class Progress:
                 self.request_stop()
         except Exception:
             log.warning("on_progress callback failed", exc_info=True)
+
+    def improved(self, plan: Any) -> None:
+        """A planner's whole-plan improvement (neighbourhood search): keep it
+        as :attr:`incumbent` and report it as stage ``"LNS"``, kind
+        ``"solution"``, incumbent = the plan's cost, with its metrics."""
+        self.incumbent = plan
+        self.emit("LNS", "solution", plan.metrics.get("cost"), None, metrics=plan.metrics)
 
     def begin_stage(self, name: str, sense: str, scale: float) -> None:
         self.stage, self._sense, self._scale = name, sense, scale or 1.0

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,67 @@ def test_stopping_neighbourhood_search_keeps_its_progress():
     assert ends, "neighbourhood search never reported a stage"
     assert plan.interrupted and is_valid(plan, validate(problem, plan))
     assert not better(problem, greedy.metrics, plan.metrics)  # never worse than greedy
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_ctrl_c_ends_the_cbc_child_too(tmp_path):
+    out = tmp_path / "plan.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "optimizer", "solve", str(MEDIUM), "--solver", "pulp",
+         "--time-limit", "60", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        kids: list[int] = []
+        while not kids and proc.poll() is None:  # wait for a CBC process
+            time.sleep(0.01)
+            kids = _children(proc.pid)
+        assert kids, "the solve ended before CBC ran"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert not any(_running(k) for k in kids)
+    problem = load_problem(MEDIUM)
+    plan = Plan.from_dict(json.loads(out.read_text()))
+    assert plan.interrupted and is_valid(plan, validate(problem, plan))
+
+
+def test_second_ctrl_c_quits_at_once(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "optimizer", "solve", str(MEDIUM), "--time-limit", "60",
+         "--out", str(tmp_path / "plan.json")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        for line in proc.stderr:
+            if line.startswith("greedy"):
+                proc.send_signal(signal.SIGINT)
+            if line.startswith("interrupted: stopping"):  # the first one was handled
+                proc.send_signal(signal.SIGINT)
+                break
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
