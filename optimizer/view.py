@@ -181,7 +181,8 @@ def view_data(problem: Problem, plans: list[tuple[str, Plan]]) -> dict[str, Any]
         assigned = []
         for a in plan.assignments:
             f = figs.get(a.job, {})
-            assigned.append([job_index[a.job], a.start, a.end, [node_index[n] for n in a.nodes],
+            end = a.start + problem.jobs[job_index[a.job]].duration  # as the rules define it
+            assigned.append([job_index[a.job], a.start, end, [node_index[n] for n in a.nodes],
                              _sig(f.get("energy_kwh", 0.0)), _sig(f.get("cost", 0.0)),
                              _sig(f.get("carbon_kg", 0.0))])
         data["plans"].append({
