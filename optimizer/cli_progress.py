@@ -17,8 +17,10 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console, Group
@@ -74,14 +76,27 @@ class LiveProgress:
 
     def __init__(self, console: Console | None = None):
         self.console = console or Console(stderr=True, highlight=False)
-        self.lines: dict[str, Text] = {}
+        self.events: dict[str, ProgressEvent] = {}  # the last event of each stage
         self.greedy: dict[str, Any] | None = None
         self.live: Live | None = None
         self._lock = threading.Lock()
+        self._clock: tuple[float, float] | None = None  # (event elapsed, perf_counter)
+
+    def __rich__(self) -> Group:
+        """The live lines; the running stage's elapsed time keeps ticking."""
+        with self._lock:
+            events = list(self.events.values())
+            clock = self._clock
+        lines = []
+        for ev in events:
+            if ev.kind != "end" and clock is not None:
+                ev = replace(ev, elapsed=clock[0] + time.perf_counter() - clock[1])
+            lines.append(Text(event_line(ev)))
+        return Group(*lines)
 
     def __enter__(self) -> LiveProgress:
         if self.console.is_terminal:
-            self.live = Live(Group(), console=self.console, refresh_per_second=8,
+            self.live = Live(self, console=self.console, refresh_per_second=4,
                              transient=False)
             self.live.__enter__()
         return self
@@ -96,13 +111,11 @@ class LiveProgress:
             self.greedy = ev.metrics
         if ev.stage == "done" or ev.stage.startswith("LNS "):
             return  # a neighbourhood's own stages: only whole-plan improvements are shown
-        line = event_line(ev)
         with self._lock:
-            if self.live is not None:
-                self.lines[ev.stage] = Text(line)
-                self.live.update(Group(*self.lines.values()))
-            elif ev.kind == "end" or ev.stage == "LNS":
-                self.console.print(line, soft_wrap=True, markup=False)
+            self.events[ev.stage] = ev
+            self._clock = (ev.elapsed, time.perf_counter())
+        if self.live is None and (ev.kind == "end" or ev.stage == "LNS"):
+            self.console.print(event_line(ev), soft_wrap=True, markup=False)
 
 
 def _children() -> list[int]:
