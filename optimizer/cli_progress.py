@@ -101,7 +101,7 @@ class LiveProgress:
             self.live.__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.live is not None:
             self.live.__exit__(*exc)
             self.live = None

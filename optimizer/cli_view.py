@@ -55,7 +55,8 @@ def view_cmd(
         for label, p in (("plan", got), ("--compare", other)):
             if p is not None:
                 try:
-                    check_plan_fits(loaded, p, f"{label} {str(plan if label == 'plan' else compare)!r}")
+                    where = plan if label == "plan" else compare
+                    check_plan_fits(loaded, p, f"{label} {str(where)!r}")
                 except ProblemError as e:
                     errors += e.errors
     if errors:
@@ -67,4 +68,5 @@ def view_cmd(
         write_html(loaded, got, out, compare=other,
                    labels=(plan.stem, compare.stem if compare is not None else "compare"))
     size = out.stat().st_size
-    typer.echo(f"wrote {out} ({size / 1e6:.2f} MB)" if size >= 1e5 else f"wrote {out} ({size:,} bytes)")
+    typer.echo(f"wrote {out} ({size / 1e6:.2f} MB)" if size >= 1e5
+               else f"wrote {out} ({size:,} bytes)")

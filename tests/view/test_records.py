@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from strategies import problems
 
 from optimizer import load_problem, solve
 from optimizer.cli import main
 from optimizer.records import plan_records, records_csv
-from strategies import problems
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "data" / "examples").glob("*.json"))

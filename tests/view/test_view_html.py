@@ -116,7 +116,7 @@ def test_hostile_job_names_are_escaped(browser, tmp_path):
     page.write_text(render_html(problem, plan), encoding="utf-8")
     dom, console = render_in_browser(browser, page, tmp_path)
     assert console == [], console
-    assert "<img src=\"x\"" not in dom  # never parsed as an element
+    assert '<img src="x"' not in dom  # never parsed as an element
     assert _placed_in_dom(dom, 0)[1] == plan.placed_ids
 
 
