@@ -56,6 +56,8 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
+from .datafiles import data_path
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
@@ -80,7 +82,7 @@ __all__ = [
 ]
 
 #: Folder of the trimmed real-data files, resolved relative to the repository.
-DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "real"
+DATA_DIR = data_path("real")
 
 #: Hours in the 2023 curves (hour 0 = 2023-01-01T00:00Z).
 HOURS_2023 = 8760

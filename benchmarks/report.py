@@ -581,7 +581,11 @@ def _classic_table(rows: list[dict[str, Any]]) -> str | None:
 
 def _figure(width: float, height: float) -> Any:
     # The object-oriented API: an Agg canvas, no pyplot state, no display.
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plots need matplotlib, an optional part: "
+                          "pip install 'allocopt[plots]' (or report --no-plots)") from None
 
     return Figure(figsize=(width, height), layout="constrained", dpi=110)
 

@@ -32,8 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .datafiles import data_path
+
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = ROOT / "data" / "bench"
+BENCH_DIR = data_path("bench")
 CLASSIC = ("bpplib", "vbp", "psplib")
 _CLASSIC_EXT = {"bpplib": (".txt", ".bpp"), "vbp": (".vbp",), "psplib": (".sm",)}
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from optimizer import progress
 from optimizer.greedy import effective_value, job_order, schedule_of
 from optimizer.params import SolveParams
 from optimizer.plan import Assignment, Plan, SolveStatus, Unplaced
@@ -187,7 +188,10 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
     rounds = accepted = 0
     hw = lns_half_width(prep)
     tried: set[int] = set()  # unplaced jobs a round freed that stayed unplaced
-    while deadline - time.perf_counter() > 0.5:
+    prog = progress.current()
+    if prog is not None:
+        prog.prefix = "LNS "
+    while deadline - time.perf_counter() > 0.5 and not progress.stopped():
         rounds += 1
         free, centre = _neighbourhood(prep, best[0], best[1], rng, params.lns_jobs, rounds, hw,
                                       frozenset(tried))
@@ -218,6 +222,8 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
             if is_valid(plan.replace(status=SolveStatus.INFEASIBLE), validate(problem, plan)):
                 best, best_metrics = cand, metrics
                 accepted += 1
+                if prog is not None:
+                    prog.improved(plan)  # reported; returned if stopped while busy
             else:  # pragma: no cover - a model bug; keep the last valid plan
                 log.error("LNS round %d produced an invalid plan; discarded", rounds)
         if rounds % 2 == 1:  # targets that stayed out: target others next

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from optimizer import progress
 from optimizer.params import SolveParams
 from optimizer.problem import Problem
 
@@ -72,11 +73,16 @@ def build(backend: Any, scope: Scope) -> Variables:
     Timing first (it creates the start links the capacity intervals use);
     replication before energy (energy reads the power groups).
     """
+    prog = progress.current()
+    if prog is not None and not prog.prefix:
+        prog.emit("model", "start")
     x = make_variables(backend, scope)
     add_timing(backend, scope, x)
     add_replication(backend, scope, x)
     add_capacity(backend, scope, x)
     add_energy(backend, scope, x)
+    if prog is not None and not prog.prefix:
+        prog.emit("model", "end")
     return x
 
 
@@ -180,10 +186,13 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
     """
     current = dict(hint)
     all_vars = x.all_vars()
+    prog = progress.current()
     for i, st in enumerate(stages):
         left = deadline - time.perf_counter()
-        if left <= 0.02:
+        if left <= 0.02 or (prog is not None and prog.stopped):
             break
+        if prog is not None:
+            prog.begin_stage(prog.prefix + st.name, st.sense, st.scale)
         limit = left if i == len(stages) - 1 else left * params.tier_share
         expr = m.wsum(st.terms)
         hinted = sum(c * current.get(v, 0) for v, c in st.terms)
@@ -191,6 +200,8 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
             # The hint already places every job that counts here: optimal
             # without a solve (saves a presolve of the whole model).
             st.status, st.value, st.bound = "optimal", hinted / st.scale, hinted / st.scale
+            if prog is not None:
+                prog.end_stage(prog.prefix + st.name, st.status, st.value, st.bound)
             if i < len(stages) - 1:
                 m.add(expr >= hinted)
             continue
@@ -217,6 +228,8 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
             achieved = sum(c * current.get(v, 0) for v, c in st.terms)
             st.bound = None
         st.value = achieved / st.scale
+        if prog is not None:
+            prog.end_stage(prog.prefix + st.name, st.status, st.value, st.bound)
         if i < len(stages) - 1 and st.terms:
             if st.sense == "max":
                 m.add(expr >= achieved)

@@ -19,6 +19,7 @@ their own exit code by raising ``typer.Exit(code)``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -220,10 +221,21 @@ def solve_cmd(
         typer.Option("--bound", help="'lp': when the plan has no proof, attach the LP-relaxation "
                                      "bound (up to --time-limit more seconds)."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print no progress and no summary.")] = False,
+    solver_log: Annotated[bool, typer.Option(
+        "--log", help="Print the raw solver log (stderr), each line labelled with its stage.")
+    ] = False,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="json (the plan) or csv (one row per replica with energy, cost and "
+                         "carbon attributed; for spreadsheets).")] = "json",
     debug: DebugOption = False,
 ) -> None:
-    """Solve a problem and write the plan as JSON."""
+    """Solve a problem and write the plan as JSON (or CSV).
+
+    Shows one live progress line per stage on stderr (off with --quiet).
+    Ctrl-C stops the search and writes the best plan so far (exit 130);
+    a second Ctrl-C quits at once."""
     errors: list[str] = []
     loaded: Problem | None = None
     try:
@@ -241,7 +253,9 @@ def solve_cmd(
     known = solvers()
     if solver not in known:
         errors.append(f"--solver: unknown solver {solver!r} (known: {', '.join(known)})")
-    out_path = out if out is not None else Path.cwd() / f"{problem.stem}.plan.json"
+    if fmt not in ("json", "csv"):
+        errors.append(f"--format: {fmt!r} is not json or csv")
+    out_path = out if out is not None else Path.cwd() / f"{problem.stem}.plan.{fmt}"
     if bound not in (None, "lp"):
         errors.append(f"--bound: unknown bound {bound!r} (known: lp)")
     if out_path.is_dir():
@@ -252,13 +266,31 @@ def solve_cmd(
         fail(*errors)
     assert loaded is not None
 
-    plan = solve(loaded, solver=solver, params=solve_params, bound=bound)
-    write_json(plan.to_dict(), out_path)
+    from .cli_progress import EXIT_INTERRUPTED, LiveProgress, interrupt_handler
+
+    if solver_log:
+        solve_params = SolveParams(**{**solve_params.__dict__, "log": True})
+    shown = LiveProgress()
+    with interrupt_handler(quiet), (shown if not quiet else contextlib.nullcontext()):
+        # Quiet still passes a callback: it makes the solve stoppable by Ctrl-C
+        # within a second even while a model is being built.
+        plan = solve(loaded, solver=solver, params=solve_params, bound=bound,
+                     on_progress=(lambda ev: None) if quiet else shown)
+    if fmt == "csv":
+        from .records import records_csv
+
+        out_path.write_text(records_csv(loaded, plan), encoding="utf-8")
+    else:
+        write_json(plan.to_dict(), out_path)
 
     if not quiet:
         console = Console(highlight=False)
-        print_summary(console, loaded, plan)
+        print_summary(console, loaded, plan, greedy=shown.greedy)
         console.print(f"Plan written to {escape(str(out_path))}", soft_wrap=True)
+    if plan.interrupted:
+        _err("interrupted: the plan is the best found before Ctrl-C (valid, not searched to "
+             "the limit)")
+        raise typer.Exit(EXIT_INTERRUPTED)
 
     if plan.status == SolveStatus.INFEASIBLE:
         if not quiet:
@@ -300,8 +332,11 @@ def tier_rows(problem: Problem, plan: Plan) -> list[tuple[int, int, int, float, 
 
 
 def print_summary(console: Console, problem: Problem, plan: Plan,
-                  metrics: dict[str, Any] | None = None) -> None:
-    """The human summary of a plan: status, tiers, energy and cost, unplaced jobs."""
+                  metrics: dict[str, Any] | None = None,
+                  greedy: dict[str, Any] | None = None) -> None:
+    """The human summary of a plan: status, tiers, energy and cost, bound and
+    gap per stage, energy and carbon per region, the gain over the greedy
+    plan (given its metrics as ``greedy``), unplaced jobs."""
     m = plan.metrics if metrics is None else metrics
     console.print(
         f"[bold]{escape(plan.problem or problem.name)}[/]: status [bold]{plan.status}[/], "
@@ -331,12 +366,13 @@ def print_summary(console: Console, problem: Problem, plan: Plan,
             figures.add_row(label, _fmt(m[key]))
     if isinstance(m.get("objective"), (int, float)):
         figures.add_row("objective (value - cost)", _fmt(m["objective"]))
-    if plan.bound is not None:
-        figures.add_row("bound", escape(json.dumps(plan.bound, sort_keys=True)))
     if plan.gap is not None:
-        figures.add_row("gap", f"{plan.gap:.2%}")
+        figures.add_row("gap (largest over the stages)", f"{plan.gap:.2%}")
     figures.add_row("seconds", f"{plan.solve_seconds:.2f}")
     console.print(figures)
+    from .summary import print_details
+
+    print_details(console, problem, plan.replace(metrics=m) if m else plan, greedy)
 
     if plan.unplaced:
         console.print(f"[bold]unplaced jobs ({len(plan.unplaced)}):[/]")
@@ -456,3 +492,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 # More commands (generate, import, export, bench, report) live in their own
 # module; importing it registers them on ``app``.
 from . import cli_tools as _cli_tools  # noqa: E402, F401
+from . import cli_view as _cli_view  # noqa: E402, F401

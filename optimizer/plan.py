@@ -70,6 +70,10 @@ class Plan:
     bound: dict[str, Any] | None = None
     gap: float | None = None
     solve_seconds: float = 0.0
+    #: True when the solve was stopped early (Ctrl-C or a progress callback):
+    #: the plan is the best found so far, valid, but the search did not run
+    #: to its limit. Written to JSON only when true (PLAN.md).
+    interrupted: bool = False
 
     def replace(self, **changes: Any) -> Plan:
         """A copy with some fields changed."""
@@ -77,7 +81,7 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data with PLAN.md's keys, in PLAN.md's order."""
-        return {
+        out = {
             "problem": self.problem,
             "status": str(self.status),
             "solver": self.solver,
@@ -89,6 +93,9 @@ class Plan:
             "gap": self.gap,
             "solve_seconds": round(self.solve_seconds, 3),
         }
+        if self.interrupted:
+            out["interrupted"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> Plan:
@@ -127,6 +134,7 @@ class Plan:
             bound=raw.bound,
             gap=raw.gap,
             solve_seconds=raw.solve_seconds,
+            interrupted=raw.interrupted,
         )
 
     # -- convenience -----------------------------------------------------
@@ -139,6 +147,24 @@ class Plan:
     def required_ok(self) -> bool:
         """False when the plan is infeasible (a required job is unplaced)."""
         return self.status != SolveStatus.INFEASIBLE
+
+    def to_records(self, problem: Any) -> list[dict[str, Any]]:
+        """One dict per placed replica with energy, cost and carbon attributed
+        (rule and columns: :mod:`optimizer.records`)."""
+        from .records import plan_records
+
+        return plan_records(problem, self)
+
+    def to_pandas(self, problem: Any) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (needs the ``pandas`` extra)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Plan.to_pandas needs pandas: pip install 'allocopt[pandas]'") from None
+        from .records import COLUMNS, FIGURES
+
+        cols = [*COLUMNS, *(f"demand_{r}" for r in problem.resources), *FIGURES]
+        return pd.DataFrame(self.to_records(problem), columns=cols)
 
     def summary(self) -> str:
         """A short human summary: status, per-tier placement, energy, cost."""
@@ -181,6 +207,7 @@ class _PlanIn(BaseModel):
     bound: dict[str, Any] | None = None
     gap: float | None = None
     solve_seconds: float = 0.0
+    interrupted: Annotated[bool, Strict()] = False
 
     def model_post_init(self, __context: Any) -> None:
         if self.status not in {s.value for s in SolveStatus}:

@@ -9,18 +9,22 @@ greedy plan is always returned.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import progress
 from .errors import SolverError
 from .greedy import explain_unplaced, run_greedy
 from .params import SolveParams
 from .plan import Plan, SolveStatus, Unplaced
 from .prepared import Prepared
+from .progress import ProgressEvent
 from .problem import Problem
 from .validate import better, compute_metrics, is_valid, validate
 
@@ -79,6 +83,7 @@ def solve(
     workers: int | None = None,
     params: SolveParams | None = None,
     bound: str | None = None,
+    on_progress: Callable[[ProgressEvent], Any] | None = None,
 ) -> Plan:
     """Plan ``problem`` with the named solver; always returns a valid plan.
 
@@ -100,6 +105,12 @@ def solve(
         tighter of the two per entry), and the gap recomputed. Computing it
         takes up to another
         ``time_limit`` seconds. ``None`` (default): solver bounds only.
+    on_progress
+        Called with a :class:`optimizer.progress.ProgressEvent` as the solve
+        advances (greedy plan, each stage's start, improving solutions and
+        end, ``done``). Returning ``False`` or calling ``event.stop()`` stops
+        the solve; so does :func:`optimizer.progress.stop_all`. A stopped
+        solve returns the best valid plan so far with ``interrupted=True``.
 
     Returns
     -------
@@ -118,6 +129,18 @@ def solve(
     1
     """
     t0 = time.perf_counter()
+    with progress.activate(progress.Progress(on_progress, t0)) as prog:
+        plan = _solve(problem, solver, time_limit, seed, workers, params, bound, t0, prog)
+        if prog.stopped:
+            plan = plan.replace(interrupted=True)
+        prog.emit("done", "end", plan.metrics.get("cost"), None, metrics=plan.metrics,
+                  status=str(plan.status))
+        return plan
+
+
+def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | None,
+           workers: int | None, params: SolveParams | None, bound: str | None, t0: float,
+           prog: progress.Progress) -> Plan:
     params = params or SolveParams()
     overrides = {k: v for k, v in (("time_limit", time_limit), ("seed", seed),
                                    ("workers", workers)) if v is not None}
@@ -134,17 +157,25 @@ def solve(
 
     def finish(plan: Plan) -> Plan:
         # No proof: neither "optimal" nor a zero gap (an infeasible plan can be proven).
-        if bound == "lp" and plan.status != SolveStatus.OPTIMAL and plan.gap != 0.0:
+        if (bound == "lp" and plan.status != SolveStatus.OPTIMAL and plan.gap != 0.0
+                and not prog.stopped):
             plan = _with_lp_bound(problem, prep, plan, params.time_limit)
         return _finish(plan, t0)
 
     greedy_plan = _checked_greedy(problem, prep)
+    prog.emit("greedy", "end", greedy_plan.metrics.get("cost"), None,
+              metrics=greedy_plan.metrics, status=str(greedy_plan.status))
     if info.fn is None:
         return finish(greedy_plan)
     if not info.available():
         return finish(greedy_plan.replace(fallback=f"solver {solver!r} is not installed"))
     try:
-        plan = info.fn(problem, prep, params, greedy_plan, deadline)
+        plan = _run_planner(info.fn, (problem, prep, params, greedy_plan, deadline), prog)
+        if plan is None:  # stopped while the planner could not stop (building a model)
+            plan = prog.incumbent  # its best plan so far, if it published one
+        if plan is None:
+            return finish(greedy_plan.replace(
+                fallback=f"{solver} was interrupted before it had a plan"))
     except Exception as e:  # any back-end failure degrades to the greedy plan
         log.warning("solver %s failed: %s", solver, traceback.format_exc())
         return finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: {e}"))
@@ -163,6 +194,43 @@ def solve(
     if plan.unplaced:
         plan = explain_unplaced(problem, plan, prep)
     return finish(plan)
+
+
+#: Seconds ``solve`` waits for a stopped planner before returning the greedy
+#: plan (a planner building a model notices the stop only when it is built).
+STOP_GRACE_S = 1.0
+
+
+def _run_planner(fn: PlannerFn, args: tuple, prog: progress.Progress) -> Plan | None:
+    """``fn(*args)``; with progress reporting on the main thread, in a worker
+    thread so that a stop (Ctrl-C, a callback) returns within
+    :data:`STOP_GRACE_S` even while the planner is busy: None then (the
+    worker sees the stop at its next stage and ends by itself)."""
+    if prog.callback is None or threading.current_thread() is not threading.main_thread():
+        return fn(*args)
+    ctx = contextvars.copy_context()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["plan"] = ctx.run(fn, *args)
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+
+    worker = threading.Thread(target=run, name="allocopt-planner", daemon=True)
+    worker.start()
+    stop_seen: float | None = None
+    while worker.is_alive():
+        worker.join(0.05)
+        if prog.stopped and worker.is_alive():
+            stop_seen = stop_seen or time.perf_counter()
+            if time.perf_counter() - stop_seen > STOP_GRACE_S:
+                log.info("planner still busy %.1fs after the stop; returning the greedy plan",
+                         STOP_GRACE_S)
+                return None
+    if "error" in box:
+        raise box["error"]
+    return box["plan"]
 
 
 def _checked_greedy(problem: Problem, prep: Prepared) -> Plan:

@@ -117,7 +117,12 @@ class CpSatBackend:
         for key, val in self.options:
             setattr(solver.parameters, key, val)
         self.solver = solver
-        return STATUS.get(solver.solve(self.model), "unknown")
+        from optimizer import progress
+
+        prog = progress.current()
+        if prog is None:
+            return STATUS.get(solver.solve(self.model), "unknown")
+        return STATUS.get(_solve_with_progress(solver, self.model, prog, self.log), "unknown")
 
     def value(self, var: Any) -> int:
         assert self.solver is not None
@@ -134,3 +139,41 @@ class CpSatBackend:
     def stats(self) -> dict[str, Any]:
         proto = self.model.proto
         return {"variables": len(proto.variables), "constraints": len(proto.constraints)}
+
+
+def _solve_with_progress(solver: cp_model.CpSolver, model: cp_model.CpModel, prog: Any,
+                         log: bool) -> Any:
+    """Solve reporting improving solutions to ``prog``, stoppable by it.
+
+    On the main thread the search runs in a helper thread while the main
+    thread waits in short steps, so Python signal handlers (Ctrl-C) run
+    during the search; CP-SAT's own SIGINT catching is switched off.
+    """
+    import sys
+    import threading
+
+    solver.parameters.catch_sigint_signal = False
+    if log:  # the raw log, each line labelled with its stage
+        solver.parameters.log_to_stdout = False
+        label = prog.stage
+        solver.log_callback = lambda line: print(f"[{label}] {line}", file=sys.stderr)
+    callback = prog.cpsat_callback()
+    with prog.stoppable(solver.stop_search):
+        if threading.current_thread() is not threading.main_thread():
+            return solver.solve(model, callback)
+        out: list[Any] = []
+        err: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                out.append(solver.solve(model, callback))
+            except BaseException as e:  # pragma: no cover - re-raised below
+                err.append(e)
+
+        t = threading.Thread(target=run, name="cpsat-solve", daemon=True)
+        t.start()
+        while t.is_alive():
+            t.join(0.05)
+        if err:
+            raise err[0]
+        return out[0]
