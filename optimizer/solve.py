@@ -147,7 +147,8 @@ def solve(
         plan = info.fn(problem, prep, params, greedy_plan, deadline)
     except Exception as e:  # any back-end failure degrades to the greedy plan
         log.warning("solver %s failed: %s", solver, traceback.format_exc())
-        return finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: {e}"))
+        return finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: "
+                                                   f"{_short(str(e))}"))
     plan = plan.replace(metrics=compute_metrics(problem, plan.assignments))
     plan = _status_for_required(problem, prep, plan)
     violations = validate(problem, plan)
@@ -163,6 +164,13 @@ def solve(
     if plan.unplaced:
         plan = explain_unplaced(problem, plan, prep)
     return finish(plan)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    """One line of at most ``limit`` characters (an exception's text can be a
+    whole model expression)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _checked_greedy(problem: Problem, prep: Prepared) -> Plan:
