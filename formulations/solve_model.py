@@ -27,6 +27,7 @@ from optimizer.solve import SolverInfo, register_solver
 from optimizer.validate import better, compute_metrics, is_valid, validate
 
 from .backends import cpsat as cpsat_backend
+from .budget import affordable
 from .claims import trivial_bound
 from .scope import Scope, full_scope, neighbourhood_scope
 from .stages import bound_of, build, gap_of, make_stages, run_stages
@@ -154,11 +155,14 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
                deadline: float, backend_cls: Any, solver: str,
                size_of: Callable[[Scope], int] = Scope.size_estimate) -> Plan:
     """Solve with ``backend_cls``: full model if small enough, else LNS."""
+    if deadline - time.perf_counter() < MIN_EXACT_S:  # no time left even for the scope
+        return _lns(problem, prep, params, greedy, deadline, backend_cls, solver, size_of)
     start, nodes = plan_arrays(prep, greedy)
     scope = full_scope(prep)
     size = size_of(scope)
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
-    if size > params.max_model_terms:
+    if size > params.max_model_terms or not affordable(size, deadline):
+        # Too large for memory, or to build within the time limit.
         return _lns(problem, prep, params, greedy, deadline, backend_cls, solver, size_of)
     m = _new_backend(backend_cls, params, params.seed, params.log, size)
     x = build(m, scope)
@@ -205,6 +209,10 @@ def honest_claim(problem: Problem, stages: list[Any], metrics: dict[str, Any], i
     return SolveStatus.FEASIBLE, bound, gap
 
 
+#: Least time left (s) for which an exact model is worth scoping at all.
+MIN_EXACT_S = 0.5
+
+
 def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
          deadline: float, backend_cls: Any, solver: str,
          size_of: Callable[[Scope], int] = Scope.size_estimate) -> Plan:
@@ -222,7 +230,8 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
         if not free:
             break
         scope = _lns_scope(prep, best, free, centre, hw, rng)
-        while len(free) > 2 and size_of(scope) > params.lns_max_terms:
+        while len(free) > 2 and (size_of(scope) > params.lns_max_terms
+                                 or not affordable(size_of(scope), deadline)):
             free = free[: len(free) // 2]  # keep the most wanted half
             scope = _lns_scope(prep, best, free, centre, hw, rng)
         if not scope.jobs:

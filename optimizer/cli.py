@@ -476,7 +476,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``allocopt`` and ``python -m optimizer`` (exits the process)."""
     hygiene.mark_start()
     hygiene.exit_on_sigterm()
-    app(args=list(argv) if argv is not None else None, prog_name="allocopt")
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="allocopt")
+    except SystemExit as e:
+        hygiene.quick_exit(e.code)
 
 
 # More commands (generate, import, export, bench, report) live in their own

@@ -255,8 +255,16 @@ def _describe(kind: str, raw: Any, pos: int) -> str:
 def _format_errors(where: str, err: ValidationError) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
-    for e in err.errors():
-        loc = [p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p in _TYPE_TAGS))]
+    errs = err.errors()
+    # A union field (a number or a series) reports one error per branch: when
+    # a branch got the right type but a bad value, the other branches' type
+    # errors are noise.
+    valued = {e["loc"][:1] for e in errs if not e["type"].endswith("_type")}
+    for e in errs:
+        if e["type"].endswith("_type") and e["loc"][:1] in valued:
+            continue
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and (
+            "[" in p or p in _TYPE_TAGS or p.startswith("constrained-")))]
         field = ".".join(str(p) for p in loc) if loc else ""
         etype = e["type"]
         if etype == "extra_forbidden":

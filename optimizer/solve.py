@@ -138,7 +138,8 @@ def solve(
             plan = _with_lp_bound(problem, prep, plan, params.time_limit)
         return _finish(plan, t0)
 
-    greedy_plan = _checked_greedy(problem, prep)
+    greedy_plan = _checked_greedy(
+        problem, prep, t0 + max(GREEDY_SHARE * params.time_limit, GREEDY_MIN_S))
     if info.fn is None:
         return finish(greedy_plan)
     if not info.available():
@@ -161,7 +162,9 @@ def solve(
         return finish(greedy_plan.replace(
             fallback=f"{solver} found nothing better than the greedy plan within the limits",
             bound=plan.bound, gap=_gap_to(problem, greedy_plan, plan.bound)))
-    if plan.unplaced:
+    if plan.unplaced and time.perf_counter() < deadline:
+        # Explaining re-tries every unplaced job: past the time limit the
+        # planner's own reasons stand.
         plan = explain_unplaced(problem, plan, prep)
     return finish(plan)
 
@@ -173,8 +176,15 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _checked_greedy(problem: Problem, prep: Prepared) -> Plan:
-    plan = run_greedy(problem, prep=prep)
+#: Share of the time limit after which the greedy pass stops trying jobs
+#: that are not required (``run_greedy(deadline=...)``), but never before
+#: GREEDY_MIN_S seconds: small problems always get their full greedy plan.
+GREEDY_SHARE = 0.8
+GREEDY_MIN_S = 1.0
+
+
+def _checked_greedy(problem: Problem, prep: Prepared, deadline: float | None = None) -> Plan:
+    plan = run_greedy(problem, prep=prep, deadline=deadline)
     violations = validate(problem, plan)
     if is_valid(plan, violations):
         return plan

@@ -59,6 +59,7 @@ import math
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -270,10 +271,23 @@ class _TrackedSubprocess:
         return getattr(subprocess, name)
 
     def Popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen:  # noqa: N802 - the API's name
-        if os.name == "posix":
-            kwargs.setdefault("start_new_session", True)
-        proc = subprocess.Popen(*args, **kwargs)
-        getattr(self.local, "procs", []).append(proc)
+        if os.name != "posix":  # pragma: no cover
+            proc = subprocess.Popen(*args, **kwargs)
+            getattr(self.local, "procs", []).append(proc)
+            return proc
+        kwargs.setdefault("start_new_session", True)
+        # SIGTERM/SIGINT wait until the process is recorded: raised inside
+        # Popen (after the fork) they would leave CBC running unrecorded.
+        # The child gets the caller's signal mask back before exec.
+        stop = {signal.SIGTERM, signal.SIGINT}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, stop)
+        try:
+            proc = subprocess.Popen(
+                *args, preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, old),
+                **kwargs)
+            getattr(self.local, "procs", []).append(proc)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
         return proc
 
 
