@@ -118,7 +118,7 @@ MAX_WORKERS = 64
 _INT_RANGES = (
     ("seed", 0, 2**31 - 1),
     ("workers", 1, MAX_WORKERS),
-    ("max_model_terms", 1, 10**9),
+    ("max_model_terms", 0, 10**9),  # 0: always neighbourhood search
     ("lns_jobs", 1, 10**6),
     ("lns_max_terms", 1, 10**9),
 )

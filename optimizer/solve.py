@@ -118,7 +118,7 @@ def solve(
     1
     """
     t0 = time.perf_counter()
-    params = params or SolveParams()
+    params = (params or SolveParams()).checked()  # range-checked, also when given whole
     overrides = {k: v for k, v in (("time_limit", time_limit), ("seed", seed),
                                    ("workers", workers)) if v is not None}
     if overrides:

@@ -400,11 +400,26 @@ def test_written_plans_pass_their_own_claims(name: str, solver: str, tmp_path: P
     ({"seed": 2**64}, "seed"), ({"seed": -1}, "seed"),
     ({"time_limit": math.nan}, "time_limit"), ({"time_limit": math.inf}, "time_limit"),
     ({"time_limit": 0.0}, "time_limit"), ({"lns_jobs": 0}, "lns_jobs"),
-    ({"max_model_terms": 0}, "max_model_terms")])
+    ({"max_model_terms": -1}, "max_model_terms")])
 def test_params_out_of_range(changes: dict[str, Any], word: str) -> None:
     with pytest.raises(ProblemError) as err:
         SolveParams(**changes).checked()
     assert any(m.startswith(word) for m in err.value.errors)
+
+
+def test_solve_checks_params_given_whole() -> None:
+    problem = Problem.from_dict(BASE)
+    with pytest.raises(ProblemError, match="seed"):
+        solve(problem, params=SolveParams(seed=2**70))
+
+
+def test_yaml_infinity_and_plan_nan_name_their_place(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text("horizon: {slots: 4, slot_hours: .inf}\n")
+    with pytest.raises(ProblemError, match=r"problem.horizon.slot_hours: inf is not a finite"):
+        read_data(tmp_path / "p.yaml")
+    (tmp_path / "plan.json").write_text('{"status": "feasible", "gap": NaN}')
+    with pytest.raises(ProblemError, match=r"plan.gap: NaN is not a finite"):
+        read_data(tmp_path / "plan.json", "plan")
 
 
 @pytest.mark.parametrize("option,value", [("--workers", "100000"),
