@@ -52,6 +52,36 @@ def cost_scale(max_total: float) -> float:
     return min(10.0**COST_DIGITS, MAX_SUM) / max_total
 
 
+#: Largest objective value allowed for an *exact* scaling of the last
+#: stage's objective (no row is added after it, so only the objective holds
+#: these coefficients; CP-SAT's objective is int64, and 2**53 keeps every
+#: reachable value exact as a float too).
+MAX_EXACT_SUM = 2**53
+#: Largest sum of |coefficient| x variable range of an exactly scaled
+#: objective (CP-SAT rejects a model whose objective could overflow int64).
+MAX_EXACT_SPAN = 2**61
+
+
+def exact_scale(coefs: np.ndarray, peak: float, span: float | None = None,
+                limit: int = 10**12) -> int | None:
+    """A power of ten (<= ``limit``) that makes every coefficient integral
+    while ``peak`` (the largest reachable objective) stays under
+    :data:`MAX_EXACT_SUM` and ``span`` (sum of |coefficient| x variable
+    range; default: sum of |coefficient|) under :data:`MAX_EXACT_SPAN`; None
+    if there is none. Costs then scale exactly, and a proof of the scaled
+    objective is a proof in real units."""
+    if not len(coefs) or not math.isfinite(peak):
+        return None
+    coefs = np.asarray(coefs, dtype=float)
+    span = float(np.abs(coefs).sum()) if span is None else span
+    scale = decimal_scale(coefs, limit)
+    v = np.abs(coefs) * scale
+    if (np.all(np.abs(v - np.round(v)) <= 1e-9 * np.maximum(1, v))
+            and peak * scale <= MAX_EXACT_SUM and span * scale <= MAX_EXACT_SPAN):
+        return scale
+    return None
+
+
 def value_scale(values: np.ndarray) -> int:
     """Multiplier for job values: exact decimals, capped to avoid overflow."""
     total = float(np.abs(values).sum())

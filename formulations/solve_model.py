@@ -28,6 +28,8 @@ from optimizer.solve import SolverInfo, register_solver
 from optimizer.validate import better, compute_metrics, is_valid, validate
 
 from .backends import cpsat as cpsat_backend
+from .budget import affordable
+from .claims import trivial_bound
 from .scope import Scope, full_scope, neighbourhood_scope
 from .stages import bound_of, build, gap_of, make_stages, run_stages
 from .variables import Variables
@@ -154,28 +156,62 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
                deadline: float, backend_cls: Any, solver: str,
                size_of: Callable[[Scope], int] = Scope.size_estimate) -> Plan:
     """Solve with ``backend_cls``: full model if small enough, else LNS."""
+    if deadline - time.perf_counter() < MIN_EXACT_S:  # no time left even for the scope
+        return _lns(problem, prep, params, greedy, deadline, backend_cls, solver, size_of)
     start, nodes = plan_arrays(prep, greedy)
     scope = full_scope(prep)
     size = size_of(scope)
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
-    if size > params.max_model_terms:
+    if size > params.max_model_terms or not affordable(size, deadline):
+        # Too large for memory, or to build within the time limit.
         return _lns(problem, prep, params, greedy, deadline, backend_cls, solver, size_of)
     m = _new_backend(backend_cls, params, params.seed, params.log, size)
     x = build(m, scope)
     stages = make_stages(problem, scope, x)
+    fill = refiller(scope, x, start, nodes)
     values = run_stages(m, stages, x, hint_values(scope, x, start, nodes), params, deadline,
-                        scope, refiller(scope, x, start, nodes))
+                        scope, fill)
+    if problem.objective.mode != "weighted" and any(st.err for st in stages if st.tier is not None):
+        # Rounded tier values can hide a job (value 1e-6 next to 1e12): in
+        # lexicographic mode placing any more job that fits is better.
+        values = fill(values)
     start, nodes = extract(scope, x, values, start, nodes)
     plan = to_plan(problem, prep, start, nodes, solver, "not placed by the optimizer")
-    # A conservatively rounded row makes the model stricter than the rules:
-    # its optimum is then not a proof for the real problem.
-    proven = all(st.status == "optimal" for st in stages) and not x.inexact
-    bound = bound_of(problem, stages)
-    gap = gap_of(problem, plan.metrics, bound)
-    status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    status, bound, gap = honest_claim(problem, stages, plan.metrics, x.inexact)
     stage_info = "; ".join(f"{st.name}: {st.status} {st.seconds:.2f}s" for st in stages)
     log.info("%s stages: %s", solver, stage_info)
-    return plan.replace(status=status, bound=bound, gap=0.0 if proven else gap)
+    return plan.replace(status=status, bound=bound, gap=gap)
+
+
+def honest_claim(problem: Problem, stages: list[Any], metrics: dict[str, Any], inexact: bool
+                 ) -> tuple[SolveStatus, dict[str, Any] | None, float | None]:
+    """(status, bound, gap) that claim no more than is proven in real units.
+
+    ``optimal`` needs every stage proven optimal, every objective scaled
+    exactly (no rounding error) and the model's rows exact: a conservatively
+    rounded row makes the model stricter than the rules, so its optimum and
+    its bounds prove nothing for the real problem and the bounds fall back to
+    the stages' trivial ones. Otherwise the plan is ``feasible`` and the gap
+    is measured in real units against the (widened) bound.
+    """
+    if inexact:
+        for st in stages:
+            st.bound = None
+    bound = bound_of(problem, stages)
+    gap = gap_of(problem, metrics, bound)
+    proven = (not inexact and all(st.status == "optimal" and not st.err for st in stages))
+    if proven:
+        return SolveStatus.OPTIMAL, bound, 0.0
+    if gap == 0.0:
+        # Within float resolution of the bound, yet not proven: say how far
+        # the rounding could hide a better plan.
+        gap = max((st.err / max(1.0, abs(st.value or 0.0)) for st in stages if st.err),
+                  default=None)
+    return SolveStatus.FEASIBLE, bound, gap
+
+
+#: Least time left (s) for which an exact model is worth scoping at all.
+MIN_EXACT_S = 0.5
 
 
 def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
@@ -198,7 +234,8 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
         if not free:
             break
         scope = _lns_scope(prep, best, free, centre, hw, rng)
-        while len(free) > 2 and size_of(scope) > params.lns_max_terms:
+        while len(free) > 2 and (size_of(scope) > params.lns_max_terms
+                                 or not affordable(size_of(scope), deadline)):
             free = free[: len(free) // 2]  # keep the most wanted half
             scope = _lns_scope(prep, best, free, centre, hw, rng)
         if not scope.jobs:
@@ -229,7 +266,18 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
         if rounds % 2 == 1:  # targets that stayed out: target others next
             tried |= {j for j in free if best[0][j] < 0}
     log.info("%s LNS: %d rounds, %d improvements", solver, rounds, accepted)
-    return to_plan(problem, prep, best[0], best[1], solver, "not placed by the optimizer")
+    return with_trivial_bound(problem, prep,
+                              to_plan(problem, prep, best[0], best[1], solver,
+                                      "not placed by the optimizer"))
+
+
+def with_trivial_bound(problem: Problem, prep: Prepared, plan: Plan) -> Plan:
+    """``plan`` (status ``feasible``) with the bound that needs no model
+    (:func:`formulations.claims.trivial_bound`) and its gap: neighbourhood
+    search proves nothing about the whole problem."""
+    bound = trivial_bound(problem, prep)
+    return plan.replace(status=SolveStatus.FEASIBLE, bound=bound,
+                        gap=gap_of(problem, plan.metrics, bound))
 
 
 def lns_half_width(prep: Prepared) -> int | None:

@@ -46,7 +46,8 @@ from .capacity import add_capacity
 from .energy import add_energy, carbon_terms, cost_terms
 from .priority import required_terms, tier_terms, value_terms
 from .replication import add_replication
-from .scaling import cost_scale, to_int, value_scale
+from .claims import rounding_error
+from .scaling import cost_scale, exact_scale, to_int, value_scale
 from .scope import Scope
 from .timing import add_timing, tardiness_terms
 from .variables import Variables, make_variables
@@ -65,6 +66,10 @@ class Stage:
     seconds: float = 0.0
     #: Jobs left out of this stage (their ``placed`` fixed to 0).
     drop: list[int] = field(default_factory=list)
+    #: Largest real-unit error of the rounded objective (claims.rounding_error):
+    #: 0 when it scaled exactly; otherwise the stage proves nothing in real
+    #: units and its bound is widened by it.
+    err: float = 0.0
 
 
 def build(backend: Any, scope: Scope) -> Variables:
@@ -98,9 +103,13 @@ def make_stages(problem: Problem, scope: Scope, x: Variables) -> list[Stage]:
     max_cost = _cost_upper_bound(scope, x, costs)
     if problem.objective.mode == "weighted":
         vals = value_terms(scope, x)
-        scale = cost_scale(max_cost + sum(v for _, v in vals))
+        real = vals + [(v, -c) for v, c in costs]
+        peak = max_cost + sum(v for _, v in vals)
+        coefs = np.array([c for _, c in real])
+        scale = exact_scale(coefs, peak, _span(scope, coefs)) or cost_scale(peak)
         terms = [(v, to_int(c, scale)) for v, c in vals] + [(v, -to_int(c, scale)) for v, c in costs]
-        stages.append(Stage("weighted", "max", [t for t in terms if t[1]], scale))
+        stages.append(Stage("weighted", "max", [t for t in terms if t[1]], scale,
+                            err=rounding_error(scope, x, real, scale)))
         return stages
     for tier in p.tiers:
         vals = tier_terms(scope, x, tier)
@@ -109,18 +118,27 @@ def make_stages(problem: Problem, scope: Scope, x: Variables) -> list[Stage]:
         vs = value_scale(np.array([c for _, c in vals]))
         drop = droppable(scope, lambda j, t=tier: bool(p.priority[j] >= t or p.required[j]))
         stages.append(Stage(f"tier {tier}", "max", [(v, to_int(c, vs)) for v, c in vals], vs, tier,
-                            drop=drop))
+                            drop=drop, err=rounding_error(scope, x, vals, vs)))
     if problem.objective.mode == "carbon":
         carbons = carbon_terms(scope, x)
         act = {n: float(p.idle_kw[n]) * float(p.cum_carbon[p.node_region[n], p.H])
                for n in x.active}
         cs = cost_scale(_cost_upper_bound(scope, x, carbons, act))
         stages.append(Stage("carbon", "min",
-                            [(v, to_int(c, cs)) for v, c in carbons if to_int(c, cs)], cs))
-    scale = cost_scale(max_cost)
+                            [(v, to_int(c, cs)) for v, c in carbons if to_int(c, cs)], cs,
+                            err=rounding_error(scope, x, carbons, cs)))
+    coefs = np.array([c for _, c in costs])
+    scale = exact_scale(coefs, max_cost, _span(scope, coefs)) or cost_scale(max_cost)
     stages.append(Stage("cost", "min", [(v, to_int(c, scale)) for v, c in costs if to_int(c, scale)],
-                        scale))
+                        scale, err=rounding_error(scope, x, costs, scale)))
     return stages
+
+
+def _span(scope: Scope, coefs: np.ndarray) -> float:
+    """Sum of |coefficient| x largest variable value (replica counts reach
+    the most replicas of any job), for :func:`exact_scale`."""
+    most = int(scope.prep.replicas.max()) if scope.prep.J else 1
+    return float(np.abs(coefs).sum()) * max(1, most)
 
 
 def droppable(scope: Scope, keep: Callable[[int], bool]) -> list[int]:
@@ -267,11 +285,13 @@ def _bound_or_trivial(st: Stage) -> float:
     the bound implied by its terms alone (every positive term at 1 for a
     maximisation, every negative one for a minimisation), so that a plan's
     gap never hides a stage without a proof."""
+    # Widened by the rounding error: a bound of the rounded objective is a
+    # bound of the real one only up to it (claims.rounding_error).
     if st.bound is not None:
-        return float(st.bound)
+        return float(st.bound) + (st.err if st.sense == "max" else -st.err)
     if st.sense == "max":
-        return float(sum(c for _, c in st.terms if c > 0)) / st.scale
-    return float(sum(c for _, c in st.terms if c < 0)) / st.scale
+        return float(sum(c for _, c in st.terms if c > 0)) / st.scale + st.err
+    return float(sum(c for _, c in st.terms if c < 0)) / st.scale - st.err
 
 
 def gap_of(problem: Problem, metrics: dict[str, Any], bound: dict[str, Any] | None) -> float | None:

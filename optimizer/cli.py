@@ -20,10 +20,12 @@ their own exit code by raising ``typer.Exit(code)``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import math
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -34,7 +36,8 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from .errors import ProblemError
+from . import hygiene
+from .errors import MAX_ERRORS_SHOWN, ProblemError, printable
 from .formats import load_problem, read_data, write_json
 from .params import SolveParams
 from .plan import Plan, SolveStatus
@@ -49,6 +52,10 @@ EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 
 MAX_UNPLACED_SHOWN = 10
+#: Seconds of ``--time-limit`` kept for writing the plan and the summary, and
+#: the least time a solve gets when loading took (nearly) all of it.
+WRITE_RESERVE_S = 0.1
+MIN_SOLVE_S = 0.05
 _DEBUG_KEY = "allocopt.debug"
 
 EXIT_CODES_HELP = """\
@@ -108,8 +115,11 @@ def _err(line: str) -> None:
 
 
 def _print_errors(messages: Sequence[str]) -> None:
-    for m in messages or ["bad input"]:
-        _err("error: " + " ".join(str(m).split()))  # one message, one line
+    messages = list(messages) or ["bad input"]
+    for m in messages[:MAX_ERRORS_SHOWN]:
+        _err("error: " + printable(" ".join(str(m).split())))  # one message, one line
+    if len(messages) > MAX_ERRORS_SHOWN:
+        _err(f"error: ... and {len(messages) - MAX_ERRORS_SHOWN} more")
 
 
 def fail(*messages: str) -> NoReturn:
@@ -236,6 +246,7 @@ def solve_cmd(
     Shows one live progress line per stage on stderr (off with --quiet).
     Ctrl-C stops the search and writes the best plan so far (exit 130);
     a second Ctrl-C quits at once."""
+    began = time.monotonic()
     errors: list[str] = []
     loaded: Problem | None = None
     try:
@@ -249,7 +260,7 @@ def solve_cmd(
             **{**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
         ).checked()
     except ProblemError as e:
-        errors += [m if m.startswith("params") else f"solve parameters: {m}" for m in e.errors]
+        errors += [_option_error(m) for m in e.errors]
     known = solvers()
     if solver not in known:
         errors.append(f"--solver: unknown solver {solver!r} (known: {', '.join(known)})")
@@ -268,8 +279,10 @@ def solve_cmd(
 
     from .cli_progress import EXIT_INTERRUPTED, LiveProgress, interrupt_handler
 
-    if solver_log:
-        solve_params = SolveParams(**{**solve_params.__dict__, "log": True})
+    # The time limit covers start-up, loading and validation too.
+    solve_params = dataclasses.replace(solve_params, log=solve_params.log or solver_log,
+                                       time_limit=max(MIN_SOLVE_S, solve_params.time_limit
+                                                      - hygiene.elapsed(began) - WRITE_RESERVE_S))
     shown = LiveProgress()
     with interrupt_handler(quiet), (shown if not quiet else contextlib.nullcontext()):
         # Quiet still passes a callback: it makes the solve stoppable by Ctrl-C
@@ -300,6 +313,16 @@ def solve_cmd(
         _err(f"no valid plan found (status {plan.status})")
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_OK)
+
+
+def _option_error(message: str) -> str:
+    """A parameter check's message, named by its CLI option where it has one."""
+    if message.startswith(("params", "--")):
+        return message
+    name = message.split(" ", 1)[0]
+    if name in ("time_limit", "seed", "workers"):
+        return f"--{name.replace('_', '-')}: {message}"
+    return f"solve parameters: {message}"
 
 
 def _fmt(x: Any) -> str:
@@ -339,10 +362,10 @@ def print_summary(console: Console, problem: Problem, plan: Plan,
     plan (given its metrics as ``greedy``), unplaced jobs."""
     m = plan.metrics if metrics is None else metrics
     console.print(
-        f"[bold]{escape(plan.problem or problem.name)}[/]: status [bold]{plan.status}[/], "
-        f"solver {escape(plan.solver)}", soft_wrap=True)
+        f"[bold]{escape(printable(plan.problem or problem.name))}[/]: status [bold]{plan.status}[/], "
+        f"solver {escape(printable(plan.solver))}", soft_wrap=True)
     if plan.fallback:
-        console.print(f"fallback: {escape(plan.fallback)}", soft_wrap=True)
+        console.print(f"fallback: {escape(printable(plan.fallback))}", soft_wrap=True)
 
     tiers = Table(title="Jobs by priority tier", title_justify="left")
     for col in ("tier", "placed", "unplaced", "placed value", "total value"):
@@ -377,7 +400,7 @@ def print_summary(console: Console, problem: Problem, plan: Plan,
     if plan.unplaced:
         console.print(f"[bold]unplaced jobs ({len(plan.unplaced)}):[/]")
         for u in plan.unplaced[:MAX_UNPLACED_SHOWN]:
-            console.print(f"  {escape(u.job)}: {escape(u.reason)}", soft_wrap=True)
+            console.print(f"  {escape(printable(u.job))}: {escape(printable(u.reason))}", soft_wrap=True)
         if len(plan.unplaced) > MAX_UNPLACED_SHOWN:
             console.print(f"  ... and {len(plan.unplaced) - MAX_UNPLACED_SHOWN} more")
 
@@ -447,7 +470,7 @@ def print_violations(console: Console, violations: list[Violation]) -> None:
         group = [v for v in violations if v.rule == rule]
         console.print(f"[bold]{escape(rule)}[/] ({len(group)}):")
         for v in group:
-            console.print(f"  {escape(v.message)}", soft_wrap=True)
+            console.print(f"  {escape(printable(v.message))}", soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------
@@ -486,7 +509,12 @@ def solvers_cmd() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``allocopt`` and ``python -m optimizer`` (exits the process)."""
-    app(args=list(argv) if argv is not None else None, prog_name="allocopt")
+    hygiene.mark_start()
+    hygiene.exit_on_sigterm()
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="allocopt")
+    except SystemExit as e:
+        hygiene.quick_exit(e.code)
 
 
 # More commands (generate, import, export, bench, report) live in their own

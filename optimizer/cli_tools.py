@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .cli import DebugOption, app, fail
+from .cli import DebugOption, _option_error, app, fail
 from .errors import ProblemError
 from .formats import load_problem, save_problem
+from .params import SolveParams
 from .problem import Problem
 
 
@@ -57,6 +58,8 @@ def generate_cmd(
     """Write a benchmark problem: synthetic (--size) or from real data (--from-trace)."""
     if from_trace == (size is not None):
         fail("generate: give exactly one of --size NAME or --from-trace")
+    if not 0 <= seed < 2**63:
+        fail(f"--seed: must be in 0..{2**63 - 1}, got {seed}")
     if from_trace:
         from benchmarks.realdata import generate_from_trace
 
@@ -156,10 +159,14 @@ def bench_cmd(
     known = solvers()
     bad = [s for s in names if s not in known]
     errors = [f"--solvers: unknown solver {s!r} (known: {', '.join(known)})" for s in bad]
-    if time_limit <= 0:
-        errors.append(f"--time-limit must be > 0, got {time_limit}")
-    if workers < 1 or jobs < 1:
-        errors.append("--workers and --jobs must be >= 1")
+    try:
+        seed_list = _parse_seeds(seeds)
+        SolveParams(time_limit=time_limit, workers=workers,
+                    seed=max(seed_list, key=lambda x: abs(x) + (x < 0))).checked()
+    except ProblemError as e:
+        errors += [_option_error(m) for m in e.errors]
+    if jobs < 1 or jobs > 64:
+        errors.append(f"--jobs must be in 1..64, got {jobs}")
     if sample is not None and sample < 1:
         errors.append(f"--sample must be >= 1, got {sample}")
     if errors:

@@ -16,7 +16,22 @@ class ProblemError(ValueError):
     def __init__(self, errors: list[str]):
         self.errors = list(errors)
         head = f"{len(self.errors)} error(s) in the problem"
-        super().__init__(head + ":\n" + "\n".join(f"  - {e}" for e in self.errors))
+        shown = [f"  - {printable(e)}" for e in self.errors[:MAX_ERRORS_SHOWN]]
+        if len(self.errors) > MAX_ERRORS_SHOWN:
+            shown.append(f"  ... and {len(self.errors) - MAX_ERRORS_SHOWN} more")
+        super().__init__(head + ":\n" + "\n".join(shown))
+
+
+#: Error messages printed (the CLI and ``str(ProblemError)``); the rest are
+#: counted ("... and N more"), and all stay in ``ProblemError.errors``.
+MAX_ERRORS_SHOWN = 50
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), safe for a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 class SolverError(RuntimeError):

@@ -8,15 +8,20 @@ ever evaluated or unpickled.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from .errors import ProblemError
 from .problem import Problem
 
-MAX_FILE_BYTES = 512 * 1024 * 1024
+#: Largest problem or plan file read (a 200,000-job problem is about 45 MB).
+MAX_FILE_BYTES = 128 * 1024 * 1024
+#: Deepest nesting of lists and objects accepted (a problem needs 4).
+MAX_DEPTH = 32
 
 
 class _SafeNoAliasLoader(yaml.SafeLoader):
@@ -29,6 +34,84 @@ class _SafeNoAliasLoader(yaml.SafeLoader):
                 None, None, "YAML aliases are not accepted", event.start_mark
             )
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                dup = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: SafeLoader reports it
+                continue
+            if dup:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _NonFinite:
+    """Stands for a JSON ``NaN``/``Infinity`` until its place is known."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        where = f" in the object with id {out['id']!r}" if isinstance(out.get("id"), str) else ""
+        raise DuplicateKeyError(f"duplicate key {dup!r}{where}")
+    return out
+
+
+def _too_deep(text: str, limit: int = MAX_DEPTH) -> int | None:
+    """Line of the first bracket nested deeper than ``limit`` (JSON and flow
+    YAML), or None. Brackets inside strings count too: a cheap, safe
+    over-count that only matters for absurd files. Vectorised: a 128 MB file
+    takes well under a second."""
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    arr = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    opening = (arr == ord("[")) | (arr == ord("{"))
+    where = np.flatnonzero(opening | (arr == ord("]")) | (arr == ord("}")))
+    depth = np.cumsum(np.where(opening[where], 1, -1), dtype=np.int64)
+    over = np.flatnonzero(depth > limit)
+    if not len(over):
+        return None
+    pos = int(where[over[0]])
+    return int(np.count_nonzero(arr[:pos] == ord("\n"))) + 1
+
+
+def _check_tree(data: Any, what: str) -> list[str]:
+    """Depth limit (block YAML nests by indentation) and non-finite numbers,
+    each named by its path, e.g. ``jobs[3] (id 'a').value``."""
+    errors: list[str] = []
+    stack: list[tuple[Any, str, int]] = [(data, what, 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            errors.append(f"{path}: nested deeper than {MAX_DEPTH} levels")
+            continue
+        if isinstance(node, _NonFinite) or (isinstance(node, float) and not math.isfinite(node)):
+            name = node.name if isinstance(node, _NonFinite) else repr(node)
+            errors.append(f"{path}: {name} is not a finite number (numbers must be finite)")
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                stack.append((v, f"{path}.{k}", depth + 1))
+        elif isinstance(node, list):
+            for k, v in enumerate(node):
+                tag = f" (id {v['id']!r})" if isinstance(v, dict) and isinstance(v.get("id"), str) else ""
+                stack.append((v, f"{path}[{k}]{tag}", depth + 1))
+        if len(errors) >= 1000:
+            break
+    return sorted(errors)
 
 
 def read_data(path: str | Path, what: str = "problem") -> Any:
@@ -44,13 +127,24 @@ def read_data(path: str | Path, what: str = "problem") -> Any:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ProblemError([f"{what} file {str(path)!r}: cannot be read ({e})"]) from None
+    deep = _too_deep(text)
+    if deep is not None:
+        raise ProblemError([f"{what} file {str(path)!r}: line {deep}: lists and objects nested "
+                            f"deeper than {MAX_DEPTH} levels"])
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
-            return yaml.load(text, Loader=_SafeNoAliasLoader)  # noqa: S506 - safe loader subclass
-        return json.loads(text, parse_constant=_reject_constant)
+            data = yaml.load(text, Loader=_SafeNoAliasLoader)  # noqa: S506 - safe loader subclass
+        else:
+            data = json.loads(text, parse_constant=_NonFinite, object_pairs_hook=_unique_pairs)
     except (yaml.YAMLError, json.JSONDecodeError, ValueError) as e:
         raise ProblemError(
             [f"{what} file {str(path)!r}: not valid {_kind(path)}: {_one_line(e)}"]) from None
+    except RecursionError:
+        raise ProblemError([f"{what} file {str(path)!r}: nested too deeply"]) from None
+    errors = _check_tree(data, what)
+    if errors:
+        raise ProblemError([f"{what} file {str(path)!r}: {e}" for e in errors])
+    return data
 
 
 def _one_line(e: Exception) -> str:
@@ -59,10 +153,6 @@ def _one_line(e: Exception) -> str:
         mark = e.problem_mark
         return f"{e.problem or e.context} (line {mark.line + 1}, column {mark.column + 1})"
     return " ".join(str(e).split())
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a finite number")
 
 
 def _kind(path: Path) -> str:

@@ -492,6 +492,7 @@ def run_greedy(
     cost_rate: np.ndarray | None = None,
     solver: str = "greedy",
     value_checks: bool = True,
+    deadline: float | None = None,
 ) -> Plan:
     """Plan with the greedy engine; see the module docstring.
 
@@ -506,6 +507,10 @@ def run_greedy(
         Skip jobs not worth placing (zero value, or in weighted mode costing
         more than their value). The naive baselines turn this off: they place
         every job they can.
+    deadline
+        A ``time.perf_counter()`` reading: past it, jobs that are not
+        required are left unplaced untried (the reason says so), so that a
+        solve's time limit holds on problems the pass cannot finish in time.
 
     Returns
     -------
@@ -521,6 +526,9 @@ def run_greedy(
     ev = effective_value(p)
     reasons: dict[int, str] = {}
     for j in order:
+        if deadline is not None and not p.required[j] and time.perf_counter() > deadline:
+            reasons[j] = "not tried: the time limit ran out before the greedy pass reached it"
+            continue
         # A job worth nothing only adds cost (lexicographic: zero value and
         # nothing valuable depends on it; weighted: checked after costing).
         if value_checks and not p.required[j] and ev[j] <= 0 and not _needed(p, j):

@@ -25,8 +25,10 @@ class SolveParams:
     seed
         Random seed passed to the solver (and to randomised baselines).
     workers
-        Solver threads. Results are reproducible for a fixed seed and
-        worker count; with ``workers=1`` CP-SAT is fully deterministic.
+        Solver threads, 1..64. With ``workers=1`` and a fixed seed a run is
+        deterministic when no time limit cuts it short (a stage that proves
+        optimality); a stage stopped by the time limit returns whatever it
+        had found by then, which can differ from run to run.
     tier_share
         Share of the remaining time given to each tier stage (the rest of
         the budget flows to later stages when a stage proves early).
@@ -92,19 +94,34 @@ class SolveParams:
                 errors.append(f"{f.name} must be {_TYPE_WORDS[want]}, got {val!r}")
         if errors:
             raise ProblemError(errors)
-        if not (self.time_limit > 0 and math.isfinite(self.time_limit)):
-            errors.append(f"time_limit must be > 0 and finite, got {self.time_limit}")
-        if self.workers < 1:
-            errors.append(f"workers must be >= 1, got {self.workers}")
+        if not (0 < self.time_limit <= MAX_TIME_LIMIT and math.isfinite(self.time_limit)):
+            errors.append(f"time_limit must be > 0 and <= {MAX_TIME_LIMIT:g} seconds, "
+                          f"got {self.time_limit}")
+        for name, lo, hi in _INT_RANGES:
+            val = getattr(self, name)
+            if not lo <= val <= hi:
+                errors.append(f"{name} must be in {lo}..{hi}, got {val}")
         if not 0 < self.tier_share <= 1:
             errors.append(f"tier_share must be in (0, 1], got {self.tier_share}")
-        if self.lns_jobs < 1:
-            errors.append(f"lns_jobs must be >= 1, got {self.lns_jobs}")
-        if self.lns_max_terms < 1:
-            errors.append(f"lns_max_terms must be >= 1, got {self.lns_max_terms}")
         if errors:
             raise ProblemError(errors)
         return self
+
+
+#: Longest time limit accepted (one week): a larger one is a typo.
+MAX_TIME_LIMIT = 7 * 24 * 3600.0
+#: Largest worker count: more threads than this only add overhead (and at
+#: 100,000 CP-SAT rejects the model as invalid).
+MAX_WORKERS = 64
+#: (field, lowest, highest) of the integer parameters. Seeds are int32, as
+#: CP-SAT, CBC and HiGHS take them.
+_INT_RANGES = (
+    ("seed", 0, 2**31 - 1),
+    ("workers", 1, MAX_WORKERS),
+    ("max_model_terms", 0, 10**9),  # 0: always neighbourhood search
+    ("lns_jobs", 1, 10**6),
+    ("lns_max_terms", 1, 10**9),
+)
 
 
 def _check_cpsat_options(path: str, raw: Any) -> list[str]:

@@ -184,8 +184,8 @@ _StrictStr = Annotated[str, Strict()]
 class _AssignmentIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     job: _StrictStr
-    start: Annotated[int, Strict()]
-    end: Annotated[int, Strict()] | None = None
+    start: Annotated[int, Strict(), Field(ge=-2**53, le=2**53)]
+    end: Annotated[int, Strict(), Field(ge=-2**53, le=2**53)] | None = None
     nodes: list[_StrictStr]
 
 

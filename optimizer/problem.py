@@ -24,20 +24,32 @@ from .errors import ProblemError
 
 # Size limits for untrusted input (checked before any heavy work).
 MAX_SLOTS = 100_000
-MAX_JOBS = 1_000_000
-MAX_NODES = 1_000_000  # after count expansion
+MAX_JOBS = 200_000
+MAX_NODES = 200_000  # after count expansion
 MAX_REGIONS = 10_000
 MAX_REPLICAS = 10_000
 MAX_RESOURCES = 64
 
-Int = Annotated[int, Strict()]
-NonNegInt = Annotated[int, Strict(), Field(ge=0)]
-PosInt = Annotated[int, Strict(), Field(ge=1)]
-Float = Annotated[float, Strict()]
-NonNeg = Annotated[float, Strict(), Field(ge=0)]
+# The numeric policy (PROBLEM.md, "Numbers"): every number is finite and
+# within these magnitudes, so every metric of every accepted problem is a
+# finite float (the worst case, all limits at once, stays below 1e100), and
+# every integer is exact in a float and in int64 arithmetic.
+#: Largest magnitude of any real number in a problem.
+MAX_NUMBER = 1e12
+#: Largest integer (slots, priorities, counts): 2**53, exact as a float.
+MAX_INT = 2**53
+
+Int = Annotated[int, Strict(), Field(ge=-MAX_INT, le=MAX_INT)]
+NonNegInt = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
+PosInt = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]
+Float = Annotated[float, Strict(), Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
+NonNeg = Annotated[float, Strict(), Field(ge=0, le=MAX_NUMBER)]
 Series = Float | tuple[Float, ...]
 NonNegSeries = NonNeg | tuple[NonNeg, ...]
-Name = Annotated[str, Strict(), Field(min_length=1, max_length=256)]
+#: Ids and names: 1..256 characters, no control characters (they would be
+#: printed raw to a terminal).
+NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+Name = Annotated[str, Strict(), Field(min_length=1, max_length=256, pattern=NO_CONTROL)]
 
 
 class _Record(BaseModel):
@@ -50,14 +62,14 @@ class Horizon(_Record):
     """``horizon: {slots: H, slot_hours: h}``: slots ``0 .. H-1`` of ``h`` hours."""
 
     slots: Annotated[int, Strict(), Field(ge=1, le=MAX_SLOTS)]
-    slot_hours: Annotated[float, Strict(), Field(gt=0)] = 1.0
+    slot_hours: Annotated[float, Strict(), Field(gt=0, le=MAX_NUMBER)] = 1.0
 
 
 class Region(_Record):
     """A grid region: PUE, price and carbon curves, power cap, energy budget."""
 
     id: Name
-    pue: Annotated[float, Strict(), Field(ge=1.0)] = 1.0
+    pue: Annotated[float, Strict(), Field(ge=1.0, le=MAX_NUMBER)] = 1.0
     # Wholesale electricity prices do go negative (e.g. DE-LU in 2023), so a
     # negative price is accepted; every other number in the format is >= 0.
     price_per_kwh: Series = 0.0
@@ -146,7 +158,7 @@ class Problem(_Record):
     (True, 4)
     """
 
-    name: Annotated[str, Strict(), Field(max_length=256)] = "problem"
+    name: Annotated[str, Strict(), Field(max_length=256, pattern=NO_CONTROL)] = "problem"
     description: Annotated[str, Strict(), Field(max_length=10_000)] = ""
     horizon: Horizon
     resources: tuple[Name, ...] = ()
@@ -247,8 +259,16 @@ def _describe(kind: str, raw: Any, pos: int) -> str:
 def _format_errors(where: str, err: ValidationError) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
-    for e in err.errors():
-        loc = [p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p in _TYPE_TAGS))]
+    errs = err.errors()
+    # A union field (a number or a series) reports one error per branch: when
+    # a branch got the right type but a bad value, the other branches' type
+    # errors are noise.
+    valued = {e["loc"][:1] for e in errs if not e["type"].endswith("_type")}
+    for e in errs:
+        if e["type"].endswith("_type") and e["loc"][:1] in valued:
+            continue
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and (
+            "[" in p or p in _TYPE_TAGS or p.startswith("constrained-")))]
         field = ".".join(str(p) for p in loc) if loc else ""
         etype = e["type"]
         if etype == "extra_forbidden":
@@ -260,7 +280,9 @@ def _format_errors(where: str, err: ValidationError) -> list[str]:
             got_txt = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
             if len(got_txt) > 60:
                 got_txt = got_txt[:57] + "..."
-            msg = f"{where}: {field or 'value'}: {e['msg'].lower()} (got {got_txt})"
+            text = ("must not contain control characters" if etype == "string_pattern_mismatch"
+                    else e["msg"].lower())
+            msg = f"{where}: {field or 'value'}: {text} (got {got_txt})"
         key = f"{where}:{loc[:1]}:{etype}" if etype not in ("extra_forbidden", "missing") else msg
         if key in seen:
             continue
@@ -348,10 +370,14 @@ def parse_problem(data: Any) -> Problem:
             if not isinstance(data[key], str):
                 errors.append(f"problem: {key} must be a string")
             else:
+                errors.extend(_check_text(key, data[key]))
                 top[key] = data[key]
     resources = data.get("resources", [])
     if not isinstance(resources, list) or not all(isinstance(r, str) and r for r in resources):
         errors.append("resources: must be a list of non-empty names")
+        resources = []
+    elif any(_check_text("resource", r) for r in resources):
+        errors.extend(m for r in resources for m in _check_text("resources", r))
         resources = []
     elif len(resources) > MAX_RESOURCES:
         errors.append(f"resources: {len(resources)} names exceed the limit of {MAX_RESOURCES}")
@@ -384,6 +410,21 @@ def parse_problem(data: Any) -> Problem:
         jobs=tuple(jobs),
         objective=top.get("objective", Objective()),
     )
+
+
+#: Longest text per top-level string field (the JSON Schema's maxLength).
+_MAX_TEXT = {"name": 256, "description": 10_000, "resource": 256, "resources": 256}
+
+
+def _check_text(key: str, text: str) -> list[str]:
+    """Length and control-character checks of a string parsed outside pydantic."""
+    out = []
+    if len(text) > _MAX_TEXT[key]:
+        out.append(f"problem: {key}: {len(text)} characters exceed the limit of {_MAX_TEXT[key]}")
+    allowed = "\n\t\r" if key == "description" else ""
+    if any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed for c in text):
+        out.append(f"problem: {key}: must not contain control characters (got {text[:40]!r})")
+    return out
 
 
 def _raw_ids(raw: Any) -> set[str]:

@@ -141,7 +141,7 @@ def solve(
 def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | None,
            workers: int | None, params: SolveParams | None, bound: str | None, t0: float,
            prog: progress.Progress) -> Plan:
-    params = params or SolveParams()
+    params = (params or SolveParams()).checked()  # range-checked, also when given whole
     overrides = {k: v for k, v in (("time_limit", time_limit), ("seed", seed),
                                    ("workers", workers)) if v is not None}
     if overrides:
@@ -162,7 +162,8 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
             plan = _with_lp_bound(problem, prep, plan, params.time_limit)
         return _finish(plan, t0)
 
-    greedy_plan = _checked_greedy(problem, prep)
+    greedy_plan = _checked_greedy(
+        problem, prep, t0 + max(GREEDY_SHARE * params.time_limit, GREEDY_MIN_S))
     prog.emit("greedy", "end", greedy_plan.metrics.get("cost"), None,
               metrics=greedy_plan.metrics, status=str(greedy_plan.status))
     if info.fn is None:
@@ -178,7 +179,8 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
                 fallback=f"{solver} was interrupted before it had a plan"))
     except Exception as e:  # any back-end failure degrades to the greedy plan
         log.warning("solver %s failed: %s", solver, traceback.format_exc())
-        return finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: {e}"))
+        return finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: "
+                                                   f"{_short(str(e))}"))
     plan = plan.replace(metrics=compute_metrics(problem, plan.assignments))
     plan = _status_for_required(problem, prep, plan)
     violations = validate(problem, plan)
@@ -191,7 +193,9 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         return finish(greedy_plan.replace(
             fallback=f"{solver} found nothing better than the greedy plan within the limits",
             bound=plan.bound, gap=_gap_to(problem, greedy_plan, plan.bound)))
-    if plan.unplaced:
+    if plan.unplaced and time.perf_counter() < deadline:
+        # Explaining re-tries every unplaced job: past the time limit the
+        # planner's own reasons stand.
         plan = explain_unplaced(problem, plan, prep)
     return finish(plan)
 
@@ -233,8 +237,22 @@ def _run_planner(fn: PlannerFn, args: tuple, prog: progress.Progress) -> Plan | 
     return box["plan"]
 
 
-def _checked_greedy(problem: Problem, prep: Prepared) -> Plan:
-    plan = run_greedy(problem, prep=prep)
+def _short(text: str, limit: int = 300) -> str:
+    """One line of at most ``limit`` characters (an exception's text can be a
+    whole model expression)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: Share of the time limit after which the greedy pass stops trying jobs
+#: that are not required (``run_greedy(deadline=...)``), but never before
+#: GREEDY_MIN_S seconds: small problems always get their full greedy plan.
+GREEDY_SHARE = 0.8
+GREEDY_MIN_S = 1.0
+
+
+def _checked_greedy(problem: Problem, prep: Prepared, deadline: float | None = None) -> Plan:
+    plan = run_greedy(problem, prep=prep, deadline=deadline)
     violations = validate(problem, plan)
     if is_valid(plan, violations):
         return plan

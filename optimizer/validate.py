@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from .claims import CLAIM_RULES, check_claims
 from .plan import Assignment, Plan, SolveStatus
 from .problem import Job, Node, Problem
 
 #: Rule names, in PROBLEM.md's order ("accounting" is PLAN.md's).
 RULES = (
     "accounting", "time", "precedence", "eligibility", "replication",
-    "capacity", "required", "energy",
+    "capacity", "required", "energy", *CLAIM_RULES,
 )
 TOL = 1e-6
 
@@ -307,7 +308,7 @@ def validate(problem: Problem, plan: Plan) -> list[Violation]:
             bad("required", f"required job {jid!r} is unplaced")
 
     parts: dict[str, Any] = {}
-    compute_metrics(problem, plan.assignments, _parts=parts)
+    metrics = compute_metrics(problem, plan.assignments, _parts=parts)
     power, energy = parts["power"], parts["energy"]
     for g, region in enumerate(problem.regions):
         if region.power_cap_kw is not None:
@@ -321,6 +322,9 @@ def validate(problem: Problem, plan: Plan) -> list[Violation]:
             budget = region.energy_budget_kwh
             if total > budget + TOL * max(1.0, budget):
                 bad("energy", f"region {region.id!r}: energy {total:.3f} kWh > energy_budget_kwh {budget:g}")
+    # What the plan claims about itself (metrics, status, bound, gap).
+    for rule, msg in check_claims(problem, plan, metrics):
+        bad(rule, msg)
     return out
 
 

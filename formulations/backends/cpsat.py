@@ -111,7 +111,7 @@ class CpSatBackend:
     def solve(self, time_limit: float) -> str:
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = max(0.01, float(time_limit))
-        solver.parameters.random_seed = int(self.seed)
+        solver.parameters.random_seed = int(self.seed) % 2**31  # an int32 (seed + round in LNS)
         solver.parameters.num_workers = int(self.workers)
         solver.parameters.log_search_progress = bool(self.log)
         for key, val in self.options:

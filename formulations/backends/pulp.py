@@ -52,12 +52,14 @@ from __future__ import annotations
 import atexit
 import functools
 import importlib.util
+import contextlib
 import json
 import logging
 import math
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -256,6 +258,65 @@ _WORKER = _HighsWorker()
 atexit.register(_WORKER.close)
 
 
+class _TrackedSubprocess:
+    """Stands in for ``subprocess`` in PuLP's CBC module: every CBC process
+    starts in its own process group and is recorded for the thread that
+    started it, so :func:`_ended_children` can end it (and anything it
+    started) on any exit path -- an exception, SystemExit on SIGTERM, Ctrl-C."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
+
+    def Popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen:  # noqa: N802 - the API's name
+        if os.name != "posix":  # pragma: no cover
+            proc = subprocess.Popen(*args, **kwargs)
+            getattr(self.local, "procs", []).append(proc)
+            return proc
+        kwargs.setdefault("start_new_session", True)
+        # SIGTERM/SIGINT wait until the process is recorded: raised inside
+        # Popen (after the fork) they would leave CBC running unrecorded.
+        # The child gets the caller's signal mask back before exec.
+        stop = {signal.SIGTERM, signal.SIGINT}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, stop)
+        try:
+            proc = subprocess.Popen(
+                *args, preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, old),
+                **kwargs)
+            getattr(self.local, "procs", []).append(proc)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        return proc
+
+
+_TRACKED = _TrackedSubprocess()
+pulp.apis.coin_api.subprocess = _TRACKED  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _ended_children() -> Any:
+    """End every CBC process started inside the block that is still running."""
+    procs: list[subprocess.Popen] = []
+    outer = getattr(_TRACKED.local, "procs", None)
+    _TRACKED.local.procs = procs
+    try:
+        yield
+    finally:
+        _TRACKED.local.procs = outer
+        for proc in procs:
+            if proc.poll() is None:
+                try:
+                    if os.name == "posix":
+                        os.killpg(proc.pid, 9)  # its own group: CBC and its children
+                    else:  # pragma: no cover
+                        proc.kill()
+                except OSError:
+                    pass
+                proc.wait()
+
+
 def _highs_status(model_status: str, has_solution: bool) -> tuple[int, int]:
     """A HiGHS model status -> PuLP's (``LpStatus``, ``LpSolution``) pair, as
     ``pulp.HiGHS`` maps it, so that :func:`status_of` stays the one mapping."""
@@ -295,7 +356,7 @@ class PulpBackend:
 
     def __init__(self, seed: int = 0, workers: int = 1, log: bool = False,
                  solver_name: str | None = None, relax: bool = False):
-        self.seed = int(seed)
+        self.seed = int(seed) % (2**31 - 1)  # CBC and HiGHS take an int32
         self.workers = int(workers)
         self.log = bool(log)
         self.solver_name = solver_name or self.default_solver
@@ -504,8 +565,12 @@ class PulpBackend:
             gapRel=0.0, gapAbs=self._gap_abs(),
             threads=self.workers if self.workers > 1 else None,
             warmStart=warm, logPath=log_path, options=[f"randomCbcSeed {self.seed + 1}"])
+        # PuLP's model, start and solution files go to this solve's own temp
+        # directory (removed on every exit path), not the shared temp folder.
+        solver.tmpDir = os.path.dirname(log_path)
         try:
-            self.prob.solve(solver)
+            with _ended_children():
+                self.prob.solve(solver)
         except pulp.PulpSolverError as e:
             tail = ""
             if os.path.exists(log_path):

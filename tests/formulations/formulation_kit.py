@@ -329,9 +329,10 @@ def brute_force_best(p: Problem) -> tuple[tuple[float, ...], Plan]:
         scored.append((lex_key(p, compute_metrics(p, plan.assignments)), len(scored), plan))
     scored.sort(key=lambda t: (tuple(-v for v in t[0]), t[1]))
     for key, _, plan in scored:
-        full = plan.replace(unplaced=tuple(
-            Unplaced(j.id, "out") for j in p.jobs
-            if j.id not in plan.placed_ids), status=SolveStatus.INFEASIBLE)
+        out = [j for j in p.jobs if j.id not in plan.placed_ids]
+        full = plan.replace(unplaced=tuple(Unplaced(j.id, "out") for j in out),
+                            status=SolveStatus.INFEASIBLE if any(j.required for j in out)
+                            else SolveStatus.FEASIBLE)
         if is_valid(full, validate(p, full)):
             return key, full
     raise AssertionError("the empty plan is always valid")

@@ -168,7 +168,7 @@ def test_solve_unknown_solver_exits_2(runner, ok_file):
 @pytest.mark.parametrize(("args", "part"), [
     (["--time-limit", "0"], "time_limit must be > 0"),
     (["--time-limit", "inf"], "time_limit"),
-    (["--workers", "0"], "workers must be >= 1"),
+    (["--workers", "0"], "--workers: workers must be in 1..64"),
     (["--time-limit", "soon"], "--time-limit"),
     (["--seed", "1.5"], "--seed"),
     (["--bogus"], "--bogus"),
@@ -188,7 +188,7 @@ def test_solve_reports_all_input_errors_together(runner, tmp_path):
                                  "--out", str(tmp_path / "missing" / "p.json")])
     assert result.exit_code == 2
     text = result.stderr
-    for part in ("horizon: slots", "missing required field 'jobs'", "workers must be >= 1",
+    for part in ("horizon: slots", "missing required field 'jobs'", "workers must be in 1..64",
                  "unknown solver 'nope'", "does not exist"):
         assert part in text, part
 

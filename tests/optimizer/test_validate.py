@@ -263,6 +263,22 @@ def test_energy_budget(problem: Problem):
           "energy 36.000 kWh > energy_budget_kwh 35")
 
 
+def test_metrics_stated_wrongly(problem: Problem):
+    plan = make_plan(problem)
+    metrics = compute_metrics(problem, plan.assignments)
+    _only(validate(problem, plan.replace(metrics={**metrics, "cost": 0})), "metrics",
+          "metrics.cost: the plan states 0")
+
+
+def test_status_infeasible_on_a_complete_plan(problem: Problem):
+    plan = make_plan(problem, status=SolveStatus.INFEASIBLE)
+    _only(validate(problem, plan), "status", "every required job is placed")
+
+
+def test_bound_negative_gap(problem: Problem):
+    _only(validate(problem, make_plan(problem).replace(gap=-5.0)), "bound", "gap must be")
+
+
 def test_every_rule_is_tested():
     """Each rule of RULES has a test above (keeps this file in step with the validator)."""
     names = " ".join(n for n in globals() if n.startswith("test_"))
