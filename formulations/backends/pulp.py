@@ -59,6 +59,7 @@ import math
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -286,6 +287,7 @@ class _TrackedSubprocess:
                 *args, preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, old),
                 **kwargs)
             getattr(self.local, "procs", []).append(proc)
+            _LIVE_PROCS.add(proc)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
         return proc
@@ -293,6 +295,35 @@ class _TrackedSubprocess:
 
 _TRACKED = _TrackedSubprocess()
 pulp.apis.coin_api.subprocess = _TRACKED  # type: ignore[attr-defined]
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """End ``proc`` and anything it started (its own process group)."""
+    if proc.poll() is None:
+        try:
+            if os.name == "posix":
+                os.killpg(proc.pid, 9)  # its own group: CBC and its children
+            else:  # pragma: no cover
+                proc.kill()
+        except OSError:
+            pass
+        proc.wait()
+
+
+#: Every solver process and temporary folder in use, across threads: a solve
+#: running in a worker thread (``optimizer.solve`` with progress) does not
+#: reach its ``finally`` blocks when the process exits on SIGTERM, so the
+#: exit handler :func:`_end_all` ends and removes what is left.
+_LIVE_PROCS: set[subprocess.Popen] = set()
+_LIVE_DIRS: set[str] = set()
+
+
+@atexit.register
+def _end_all() -> None:
+    for proc in list(_LIVE_PROCS):
+        _end(proc)
+    for path in list(_LIVE_DIRS):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -306,15 +337,19 @@ def _ended_children() -> Any:
     finally:
         _TRACKED.local.procs = outer
         for proc in procs:
-            if proc.poll() is None:
-                try:
-                    if os.name == "posix":
-                        os.killpg(proc.pid, 9)  # its own group: CBC and its children
-                    else:  # pragma: no cover
-                        proc.kill()
-                except OSError:
-                    pass
-                proc.wait()
+            _end(proc)
+            _LIVE_PROCS.discard(proc)
+
+
+@contextlib.contextmanager
+def _temp_dir() -> Any:
+    """A temporary folder for the solver's files, removed on every exit path."""
+    with tempfile.TemporaryDirectory(prefix="allocopt-pulp-") as tmp:
+        _LIVE_DIRS.add(tmp)
+        try:
+            yield tmp
+        finally:
+            _LIVE_DIRS.discard(tmp)
 
 
 def _highs_status(model_status: str, has_solution: bool) -> tuple[int, int]:
@@ -502,7 +537,7 @@ class PulpBackend:
         """
         time_limit = max(0.01, SOLVER_TIME_SHARE * float(time_limit) - SOLVER_OVERHEAD_S)
         self._bound = None
-        with tempfile.TemporaryDirectory(prefix="allocopt-pulp-") as tmp:
+        with _temp_dir() as tmp:
             try:
                 if self.solver_name == "highs":
                     self._solve_highs(time_limit, tmp)
