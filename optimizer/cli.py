@@ -508,13 +508,23 @@ def solvers_cmd() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``allocopt`` and ``python -m optimizer`` (exits the process)."""
-    hygiene.mark_start()
-    hygiene.exit_on_sigterm()
+    """Entry point of ``allocopt`` and ``python -m optimizer`` (exits the process).
+
+    Called without ``argv`` (as the process's own command) the time limit
+    counts from the process start, SIGTERM exits cleanly and the process ends
+    without the interpreter's teardown. Called with ``argv`` from a program
+    (tests, a notebook), it only raises ``SystemExit`` with the exit code.
+    """
+    own_process = argv is None
+    if own_process:
+        hygiene.mark_start()
+        hygiene.exit_on_sigterm()
     try:
         app(args=list(argv) if argv is not None else None, prog_name="allocopt")
     except SystemExit as e:
-        hygiene.quick_exit(e.code)
+        if own_process:
+            hygiene.quick_exit(e.code)
+        raise
 
 
 # More commands (generate, import, export, bench, report) live in their own
