@@ -36,7 +36,7 @@ from typer.core import TyperGroup
 from .errors import ProblemError
 from .formats import load_problem, read_data, write_json
 from .params import SolveParams
-from .plan import Plan, SolveStatus
+from .plan import Plan, SolveStatus, gaps_text
 from .problem import Problem
 from .solve import solve, solvers
 from .validate import RULES, Violation, compute_metrics, is_valid, validate
@@ -335,6 +335,8 @@ def print_summary(console: Console, problem: Problem, plan: Plan,
         figures.add_row("bound", escape(json.dumps(plan.bound, sort_keys=True)))
     if plan.gap is not None:
         figures.add_row("gap", f"{plan.gap:.2%}")
+    if plan.gaps:
+        figures.add_row("gaps", gaps_text(plan.gaps))
     figures.add_row("seconds", f"{plan.solve_seconds:.2f}")
     console.print(figures)
 
