@@ -135,6 +135,8 @@ class _Rows:
         rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
         cols = np.atleast_1d(np.asarray(cols, dtype=np.int64))
         vals = np.atleast_1d(np.asarray(vals, dtype=float))
+        if not (len(rows) and len(cols) and len(vals)):
+            return
         n = max(len(rows), len(cols), len(vals))
         self.r.append(np.broadcast_to(rows, n))
         self.c.append(np.broadcast_to(cols, n))
@@ -261,12 +263,17 @@ def build_relaxation(prep: Prepared, jobs: list[int] | None = None,
     d = p.duration[wj] if nw else np.zeros(0, dtype=int)
     g = p.class_region[wc] if nw else np.zeros(0, dtype=int)
     # Power of one replica per (job, class).
-    P = np.array([p.class_power(int(j))[int(c)] for j, c in zip(wj, wc, strict=True)]) if nw \
+    power = {j: p.class_power(j) for j in jobs_in}
+    P = np.array([power[int(j)][int(c)] for j, c in zip(wj, wc, strict=True)]) if nw \
         else np.zeros(0)
     if mode == "area":
-        run = np.array([float((p.cum_cost[gg, p.start_range(j) + dd]
-                               - p.cum_cost[gg, p.start_range(j)]).min())
-                        for j, gg, dd in zip(wj, g, d, strict=True)]) if nw else np.zeros(0)
+        # Cheapest start of the job's window in each region (a lower bound).
+        cheapest = {}
+        for j in jobs_in:
+            st, dd = p.start_range(j), int(p.duration[j])
+            cheapest[j] = (p.cum_cost[:, st + dd] - p.cum_cost[:, st]).min(axis=1)
+        run = np.array([cheapest[int(j)][int(gg)] for j, gg in zip(wj, g, strict=True)]) if nw \
+            else np.zeros(0)
     else:
         run = p.cum_cost[g, ws + d] - p.cum_cost[g, ws] if nw else np.zeros(0)
     cost[widx] = P * run
@@ -295,11 +302,16 @@ def build_relaxation(prep: Prepared, jobs: list[int] | None = None,
         f = rows.block(np.full(len(short), -np.inf), np.zeros(len(short)))
         rows.add(f + np.arange(len(short)), widx[short], 1.0)
         rows.add(f + np.arange(len(short)), wy[short], -cnt[short])
+    by_job: dict[int, np.ndarray] = {}
+    if nw:
+        order = np.argsort(wj, kind="stable")
+        cut = np.flatnonzero(np.diff(wj[order])) + 1
+        by_job = {int(wj[grp[0]]): grp for grp in np.split(order, cut)}
     for j in jobs_in:
         mpr = p.jobs[j].max_per_region
-        if mpr is None or mpr >= p.replicas[j]:
+        if mpr is None or mpr >= p.replicas[j] or j not in by_job:
             continue
-        mine = np.flatnonzero(wj == j)
+        mine = by_job[j]
         for key in {(int(wy[k]), int(g[k])) for k in mine}:
             sel = mine[(wy[mine] == key[0]) & (g[mine] == key[1])]
             r = rows.new(-np.inf, 0.0)

@@ -27,6 +27,7 @@ from optimizer.solve import SolverInfo, register_solver
 from optimizer.validate import better, compute_metrics, is_valid, validate
 
 from .backends import cpsat as cpsat_backend
+from .bound_worker import start_bound_worker
 from .scope import Scope, full_scope, neighbourhood_scope
 from .stages import bound_of, build, gap_of, make_stages, run_stages
 from .variables import Variables
@@ -157,11 +158,15 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     scope = full_scope(prep)
     size = size_of(scope)
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
+    worker = start_bound_worker(problem, prep, params, greedy, deadline,
+                                lns=size > params.max_model_terms)
     if size > params.max_model_terms:
-        return _lns(problem, prep, params, greedy, deadline, backend_cls, solver, size_of)
+        return worker.finish(_lns(problem, prep, params, greedy, deadline, backend_cls, solver,
+                                  size_of))
     m = _new_backend(backend_cls, params, params.seed, params.log, size)
     x = build(m, scope)
     stages = make_stages(problem, scope, x)
+    worker.watch(stages)
     values = run_stages(m, stages, x, hint_values(scope, x, start, nodes), params, deadline,
                         scope, refiller(scope, x, start, nodes))
     start, nodes = extract(scope, x, values, start, nodes)
@@ -174,7 +179,7 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
     stage_info = "; ".join(f"{st.name}: {st.status} {st.seconds:.2f}s" for st in stages)
     log.info("%s stages: %s", solver, stage_info)
-    return plan.replace(status=status, bound=bound, gap=0.0 if proven else gap)
+    return worker.finish(plan.replace(status=status, bound=bound, gap=0.0 if proven else gap))
 
 
 def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,

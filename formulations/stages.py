@@ -39,6 +39,7 @@ from optimizer.problem import Problem
 
 from .capacity import add_capacity
 from .energy import add_energy, cost_terms
+from .packing import add_packing_rows
 from .priority import required_terms, tier_terms, value_terms
 from .replication import add_replication
 from .scaling import cost_scale, to_int, value_scale
@@ -72,6 +73,7 @@ def build(backend: Any, scope: Scope) -> Variables:
     add_timing(backend, scope, x)
     add_replication(backend, scope, x)
     add_capacity(backend, scope, x)
+    add_packing_rows(backend, scope, x)
     add_energy(backend, scope, x)
     return x
 
