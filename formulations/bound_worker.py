@@ -122,6 +122,7 @@ class BoundWorker:
     def finish(self, plan: Plan) -> Plan:
         """Stop, and merge the bound into ``plan`` (module docstring)."""
         self.stop()
+        plan = clamp_cost_bound(plan)
         if self.problem.objective.mode != "lexicographic":
             return plan
         b = self.best_for(plan.metrics.get("placed_value_by_priority", {}))
@@ -183,6 +184,17 @@ def start_bound_worker(problem: Problem, prep: Prepared, params: Any, greedy: Pl
                   greedy.metrics.get("placed_value_by_priority", {}).items() if v > 0}
     w = BoundWorker(problem, prep, deadline, floors=floors)
     return w.start() if getattr(params, "bound_worker", True) else w
+
+
+def clamp_cost_bound(plan: Plan) -> Plan:
+    """A cost bound above the plan's own cost (integer scaling of the cost
+    stage can round it up by a few units in the last digit) is the plan's
+    cost: a lower bound is never above a known plan's cost."""
+    if plan.bound and "cost" in plan.bound and "cost" in plan.metrics:
+        cost = float(plan.metrics["cost"])
+        if plan.bound["cost"] > cost:
+            return plan.replace(bound={**plan.bound, "cost": cost})
+    return plan
 
 
 def merge_cost_bound(problem: Problem, plan: Plan, lower: float) -> Plan:
