@@ -241,7 +241,16 @@ def build_relaxation(prep: Prepared, jobs: list[int] | None = None,
     jobs_in = sorted(options)
     p0 = u0 + p.C  # placed[j] (binary) per job
     pcol = {j: p0 + k for k, j in enumerate(jobs_in)}
-    ncols = p0 + len(jobs_in)
+    # r[j,g] (binary): job j has a replica in region g, for jobs whose
+    # min_regions or max_latency_ms constrain regions.
+    rcol: dict[tuple[int, int], int] = {}
+    for j in jobs_in:
+        job = p.jobs[j]
+        regions = sorted({int(p.class_region[c]) for c, _ in options[j]})
+        if len(regions) > 1 and (job.min_regions > 1 or job.max_latency_ms is not None):
+            for gg in regions:
+                rcol[(j, gg)] = p0 + len(jobs_in) + len(rcol)
+    ncols = p0 + len(jobs_in) + len(rcol)
     cost = np.zeros(ncols)
     cost[:ny] = ycost
     lo = np.zeros(ncols)
@@ -370,6 +379,47 @@ def build_relaxation(prep: Prepared, jobs: list[int] | None = None,
             rows.add(r, widx[mine], fct * P[mine] * d[mine])
             for c in cls:
                 rows.add(r, u0 + c, fct * p.class_idle[c] * H)
+    # Regions of replicated jobs: w in g <= R r[j,g]; r[j,g] <= w in g;
+    # sum_g r >= min_regions placed; r[j,g] + r[j,h] <= 1 beyond max latency.
+    for j in jobs_in:
+        job = p.jobs[j]
+        regs = [gg for (jj, gg) in rcol if jj == j]
+        if not regs:
+            continue
+        mine = by_job.get(j, np.zeros(0, dtype=np.int64))
+        for gg in regs:
+            sel = mine[g[mine] == gg]
+            r1 = rows.new(-np.inf, 0.0)
+            rows.add(r1, widx[sel], 1.0)
+            rows.add(r1, rcol[(j, gg)], -float(p.replicas[j]))
+            r2 = rows.new(-np.inf, 0.0)
+            rows.add(r2, rcol[(j, gg)], 1.0)
+            rows.add(r2, widx[sel], -1.0)
+        if job.min_regions > 1:
+            r = rows.new(-np.inf, 0.0)
+            rows.add(r, [rcol[(j, gg)] for gg in regs], -1.0)
+            rows.add(r, pcol[j], float(job.min_regions))
+        if job.max_latency_ms is not None:
+            for a in regs:
+                for b in regs:
+                    if a < b and p.latency[a, b] > job.max_latency_ms + 1e-9:
+                        r = rows.new(-np.inf, 1.0)
+                        rows.add(r, [rcol[(j, a)], rcol[(j, b)]], 1.0)
+    # Precedence in time (time-indexed): j started by s => p started by s - d_p.
+    if mode != "area":
+        for j in jobs_in:
+            for q in p.preds[j]:
+                if q not in options:
+                    continue
+                dq = int(p.duration[q])
+                js = sorted(s_ for (jj, s_) in ycol if jj == j)
+                qs = sorted(s_ for (jj, s_) in ycol if jj == q)
+                for s_ in js:
+                    r = rows.new(-np.inf, 0.0)
+                    rows.add(r, [ycol[(j, t)] for t in js if t <= s_], 1.0)
+                    before = [ycol[(q, t)] for t in qs if t <= s_ - dq]
+                    if before:
+                        rows.add(r, before, -1.0)
     # Tier floors (set by the caller).
     tier_rows = {}
     for t in p.tiers:
