@@ -12,8 +12,11 @@ relaxation is built), and its result is merged into the plan's ``bound``:
   finished tier stage adds ``tier >= value`` to the model, so the final plan
   has at least that value in the tier); in the neighbourhood path they are
   the greedy plan's tier values, used only if the final plan reaches them;
-* each time the floors grow it restarts the solve with the new floors
-  (cancelling the running one), until the deadline;
+* it solves once the floors are complete (every tier stage finished, or
+  fixed floors given): during the tier stages it only builds the
+  relaxation, so that on 2 cores it does not slow them down; if the floors
+  still change, it restarts with the new ones (cancelling the running
+  solve), until the deadline;
 * :meth:`finish` stops it, keeps the best lower bound whose floors the final
   plan reaches in every tier (so the bound is valid for every plan with at
   least the plan's tier values: PLAN.md, ``gaps``), caps it at the plan's
@@ -85,6 +88,17 @@ class BoundWorker:
         """Take floors from these stages as they finish (tier stages only)."""
         self._stages = stages
 
+    def ready(self) -> bool:
+        """True when the floors are complete: fixed floors were given, or
+        every tier stage watched has finished. Before that the worker only
+        builds the relaxation: on 2 cores a solve would slow the tier stages
+        down, and a cost bound with only the top tiers fixed is near 0."""
+        if self._fixed_floors:
+            return True
+        tiers = [st for st in list(self._stages or ()) if getattr(st, "tier", None) is not None]
+        return bool(tiers) and all(getattr(st, "status", "not run") != "not run"
+                                   and st.value is not None for st in tiers)
+
     def floors(self) -> dict[int, float]:
         """The tier floors known now."""
         out = dict(self._fixed_floors)
@@ -155,7 +169,7 @@ class BoundWorker:
             if left <= 0.05:
                 return
             floors = self.floors()
-            if not floors or floors == solved:
+            if not self.ready() or not floors or floors == solved:
                 self._stop.wait(0.05)
                 continue
             set_floors(h, rel, floors)
