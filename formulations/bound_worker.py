@@ -49,11 +49,14 @@ BOUND_TOL = 1e-6
 
 
 def available() -> bool:
+    """True if highspy is installed with what the worker uses (threaded
+    solve and cancel: highspy 1.8 and later)."""
     try:
-        import highspy  # noqa: F401
+        import highspy
     except ImportError:
         return False
-    return True
+    return all(hasattr(highspy.Highs, a) for a in ("startSolve", "cancelSolve",
+                                                   "changeColsIntegrality"))
 
 
 class BoundWorker:
