@@ -1,7 +1,8 @@
 """A cost bound computed while the search runs.
 
 :class:`BoundWorker` runs the packing-aware relaxation of
-:mod:`formulations.packing_bound` on HiGHS in a background *thread* (HiGHS
+:mod:`formulations.packing_bound` (its LP; :data:`MIP_IN_WORKER` adds the MIP)
+on HiGHS in a background *thread* (HiGHS
 releases the GIL while it solves, so the thread takes a core of its own
 while CP-SAT's stages run, and costs the main thread only while the
 relaxation is built), and its result is merged into the plan's ``bound``:
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds kept back before the deadline for the worker to stop and merge.
 STOP_MARGIN = 0.15
+#: Also solve the MIP after the LP (see :meth:`BoundWorker._loop`).
+MIP_IN_WORKER = False
 #: Longest wait for the thread to stop when the plan is finished, seconds.
 JOIN_S = 0.5
 #: Relative widening of the relaxation's bound (solver tolerances).
@@ -182,9 +185,13 @@ class BoundWorker:
                 continue
             set_floors(h, rel, floors)
             solved = floors
-            # The LP first (a bound within seconds even on large models),
-            # then the MIP with integer node counts and placements.
-            for integral in (False, True):
+            # The LP only: it takes well under a second on small models and
+            # gives large ones a bound within the limit. The MIP (integer
+            # node counts and placements) added 1-2% on small-s1 and, running
+            # beside CP-SAT's cost stage on 2 cores, cost that stage more of
+            # its own bound than it added (benchmarks/README.md), so it is
+            # off (MIP_IN_WORKER).
+            for integral in (False, True) if MIP_IN_WORKER else (False,):
                 left = self.deadline - time.perf_counter() - STOP_MARGIN
                 if left <= 0.05 or self._stop.is_set() or self.floors() != floors:
                     break
