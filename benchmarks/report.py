@@ -422,6 +422,7 @@ def solver_stats(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "mean_cost": _mean([float(r["cost"]) for _, r in good]),
             "mean_gap": _mean(gaps),
             "gaps": len(gaps),
+            **_stage_gap_stats([r for _, r in good]),
             "g_per_kwh": _mean([1000 * float(r["carbon_kg"]) / float(r["energy_kwh"])
                                 for _, r in good if float(r.get("energy_kwh") or 0) > 0]),
             "mean_lp_gap": _mean([float(r["lp_gap"]) for _, r in good
@@ -435,6 +436,17 @@ def solver_stats(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return stats
 
 
+def _stage_gap_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """From the rows' per-entry ``gaps``: ``tiers_proven`` (runs whose every
+    tier gap is 0), ``with_gaps`` (runs that have ``gaps``) and
+    ``mean_cost_gap`` (mean cost gap over the runs that have one)."""
+    with_gaps = [r["gaps"] for r in rows if isinstance(r.get("gaps"), dict)]
+    cost = [float(g["cost"]) for g in with_gaps if isinstance(g.get("cost"), (int, float))]
+    proven = sum(1 for g in with_gaps
+                 if all(v == 0 for v in (g.get("placed_value_by_priority") or {}).values()))
+    return {"tiers_proven": proven, "with_gaps": len(with_gaps), "mean_cost_gap": _mean(cost)}
+
+
 def _solver_table(rows: list[dict[str, Any]]) -> str:
     stats = solver_stats(rows)
     tiers = _tier_sort(t for r in rows if _has_plan(r) for t in r["placed_value_by_priority"])
@@ -442,6 +454,9 @@ def _solver_table(rows: list[dict[str, Any]]) -> str:
     others = sorted({s for st in stats.values() for s in st["status"]} - set(STATUSES))
     headers = ["solver", "runs", "valid", *STATUSES, *others, "hit limit", "fallback",
                *(f"p{t} vs best" for t in tiers), "wins", "mean cost", "mean gap"]
+    has_stage_gaps = any(isinstance(r.get("gaps"), dict) for r in rows)
+    if has_stage_gaps:
+        headers += ["tiers proven", "cost gap"]
     has_lp = any(isinstance(r.get("lp_gap"), (int, float)) for r in rows)
     if has_lp:
         headers += ["gap to LP"]
@@ -456,6 +471,9 @@ def _solver_table(rows: list[dict[str, Any]]) -> str:
                   for t in tiers),
                 f"{st['wins']}/{st['contexts']}", _num(st["mean_cost"]),
                 _pct(None if st["mean_gap"] is None else 100 * st["mean_gap"])]
+        if has_stage_gaps:
+            line += [f"{st['tiers_proven']}/{st['with_gaps']}" if st["with_gaps"] else "-",
+                     _pct(None if st["mean_cost_gap"] is None else 100 * st["mean_cost_gap"])]
         if has_lp:
             line += [_pct(None if st["mean_lp_gap"] is None else 100 * st["mean_lp_gap"])]
         if has_ref:
@@ -472,6 +490,10 @@ def _solver_table(rows: list[dict[str, Any]]) -> str:
         "proving optimality. *fallback*: plans from the greedy fallback. *mean gap*: over "
         "valid runs with a bound.",
     ]
+    if has_stage_gaps:
+        notes.append("*tiers proven*: runs whose every tier gap (plan `gaps`) is 0, out of the "
+                     "runs with gaps. *cost gap*: the plan's cost against its cost bound, mean "
+                     "over runs with one.")
     notes.append("*g/kWh*: carbon per kWh of the energy the plan uses (its carbon over its "
                  "energy), mean over valid runs with energy.")
     if has_lp:

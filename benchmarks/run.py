@@ -131,6 +131,7 @@ def run_task(task: Task) -> dict[str, Any]:
             carbon_cost=m["carbon_cost"], tardiness=m["tardiness"], node_cost=m["node_cost"],
             cost=m["cost"], energy_kwh_by_region=m["energy_kwh_by_region"],
             carbon_kg_by_region=m["carbon_kg_by_region"], bound=plan.bound, gap=plan.gap,
+            gaps=plan.gaps,
             seconds=round(seconds, 3), valid=is_valid(plan, violations),
             violations=len(violations),
         )

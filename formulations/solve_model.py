@@ -30,6 +30,7 @@ from optimizer.validate import better, compute_metrics, is_valid, validate
 from .backends import cpsat as cpsat_backend
 from .budget import affordable
 from .claims import trivial_bound
+from .bound_worker import start_bound_worker
 from .scope import Scope, full_scope, neighbourhood_scope
 from .stages import bound_of, build, gap_of, make_stages, run_stages
 from .variables import Variables
@@ -162,12 +163,16 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     scope = full_scope(prep)
     size = size_of(scope)
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
-    if size > params.max_model_terms or not affordable(size, deadline):
+    exact = size <= params.max_model_terms and affordable(size, deadline)
+    worker = start_bound_worker(problem, prep, params, greedy, deadline, lns=not exact)
+    if not exact:
         # Too large for memory, or to build within the time limit.
-        return _lns(problem, prep, params, greedy, deadline, backend_cls, solver, size_of)
+        return worker.finish(_lns(problem, prep, params, greedy, deadline, backend_cls, solver,
+                                  size_of))
     m = _new_backend(backend_cls, params, params.seed, params.log, size)
     x = build(m, scope)
     stages = make_stages(problem, scope, x)
+    worker.watch(stages)
     fill = refiller(scope, x, start, nodes)
     values = run_stages(m, stages, x, hint_values(scope, x, start, nodes), params, deadline,
                         scope, fill)
@@ -180,7 +185,7 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     status, bound, gap = honest_claim(problem, stages, plan.metrics, x.inexact)
     stage_info = "; ".join(f"{st.name}: {st.status} {st.seconds:.2f}s" for st in stages)
     log.info("%s stages: %s", solver, stage_info)
-    return plan.replace(status=status, bound=bound, gap=gap)
+    return worker.finish(plan.replace(status=status, bound=bound, gap=gap))
 
 
 def honest_claim(problem: Problem, stages: list[Any], metrics: dict[str, Any], inexact: bool

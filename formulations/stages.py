@@ -44,6 +44,7 @@ from optimizer.problem import Problem
 
 from .capacity import add_capacity
 from .energy import add_energy, carbon_terms, cost_terms
+from .packing import add_packing_rows
 from .priority import required_terms, tier_terms, value_terms
 from .replication import add_replication
 from .claims import rounding_error
@@ -85,6 +86,7 @@ def build(backend: Any, scope: Scope) -> Variables:
     add_timing(backend, scope, x)
     add_replication(backend, scope, x)
     add_capacity(backend, scope, x)
+    add_packing_rows(backend, scope, x)
     add_energy(backend, scope, x)
     if prog is not None and not prog.prefix:
         prog.emit("model", "end")
@@ -296,24 +298,42 @@ def _bound_or_trivial(st: Stage) -> float:
 
 def gap_of(problem: Problem, metrics: dict[str, Any], bound: dict[str, Any] | None) -> float | None:
     """Largest relative gap between a plan's metrics and a bound (0 = proven)."""
+    gaps = gaps_of(problem, metrics, bound)
+    if not gaps:
+        return None
+    flat = list(gaps.get("placed_value_by_priority", {}).values()) + [
+        g for k, g in gaps.items() if k != "placed_value_by_priority"]
+    known = [g for g in flat if g is not None]
+    return max(known) if len(known) == len(flat) and known else None
+
+
+def gaps_of(problem: Problem, metrics: dict[str, Any],
+            bound: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The plan's ``gaps`` (PLAN.md): the relative gap of every bounded entry.
+
+    Same keys as ``bound``: ``{"placed_value_by_priority": {tier: gap},
+    "cost": gap}`` (lexicographic) or ``{"objective": gap}`` (weighted);
+    0 where the plan reaches the bound, None for a non-finite gap.
+    """
     if not bound:
         return None
 
-    def rel(a: float, b: float) -> float:
+    def rel(a: float, b: float) -> float | None:
         den = max(abs(a), abs(b))
-        return 0.0 if den < 1e-12 else max(0.0, abs(a - b) / den)
+        g = 0.0 if den < 1e-12 else max(0.0, abs(a - b) / den)
+        return 0.0 if g < 1e-9 else (g if math.isfinite(g) else None)
 
-    gaps = []
+    out: dict[str, Any] = {}
     if "objective" in bound:
-        gaps.append(rel(metrics["placed_value"] - metrics["cost"], bound["objective"]))
+        out["objective"] = rel(metrics["placed_value"] - metrics["cost"], bound["objective"])
+    tiers = {}
     for tier, ub in bound.get("placed_value_by_priority", {}).items():
         got = metrics["placed_value_by_priority"].get(tier, 0.0)
-        gaps.append(rel(got, max(ub, got)))
+        tiers[tier] = rel(got, max(ub, got))
+    if tiers:
+        out["placed_value_by_priority"] = tiers
     if "carbon_kg" in bound:
-        gaps.append(rel(metrics["carbon_kg"], min(bound["carbon_kg"], metrics["carbon_kg"])))
+        out["carbon_kg"] = rel(metrics["carbon_kg"], min(bound["carbon_kg"], metrics["carbon_kg"]))
     if "cost" in bound:
-        gaps.append(rel(metrics["cost"], min(bound["cost"], metrics["cost"])))
-    if not gaps:
-        return None
-    g = max(gaps)
-    return 0.0 if g < 1e-9 else (g if math.isfinite(g) else None)
+        out["cost"] = rel(metrics["cost"], min(bound["cost"], metrics["cost"]))
+    return out or None

@@ -40,7 +40,7 @@ from . import hygiene
 from .errors import MAX_ERRORS_SHOWN, ProblemError, printable
 from .formats import load_problem, read_data, write_json
 from .params import SolveParams
-from .plan import Plan, SolveStatus
+from .plan import Plan, SolveStatus, gaps_text
 from .problem import Problem
 from .solve import solve, solvers
 from .validate import RULES, Violation, compute_metrics, is_valid, validate
@@ -391,6 +391,8 @@ def print_summary(console: Console, problem: Problem, plan: Plan,
         figures.add_row("objective (value - cost)", _fmt(m["objective"]))
     if plan.gap is not None:
         figures.add_row("gap (largest over the stages)", f"{plan.gap:.2%}")
+    if plan.gaps:
+        figures.add_row("gaps", gaps_text(plan.gaps))
     figures.add_row("seconds", f"{plan.solve_seconds:.2f}")
     console.print(figures)
     from .summary import print_details

@@ -46,6 +46,10 @@ class SolveParams:
         Break symmetry between identical nodes (``count`` copies).
     log
         Print the solver's search log.
+    bound_worker
+        Compute a packing-aware cost bound on HiGHS in a background thread
+        while the search runs (``formulations.bound_worker``; needs the
+        ``highs`` extra) and merge it into the plan's bound.
     """
 
     time_limit: float = 30.0
@@ -57,6 +61,7 @@ class SolveParams:
     lns_max_terms: int = 100_000
     symmetry: bool = True
     log: bool = False
+    bound_worker: bool = True
     #: Raw CP-SAT parameters (``[cpsat]`` table of the TOML file), as
     #: ``(name, value)`` pairs, e.g. ``(("linearization_level", 2),)``.
     cpsat_options: tuple[tuple[str, Any], ...] = ()

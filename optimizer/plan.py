@@ -74,6 +74,8 @@ class Plan:
     #: the plan is the best found so far, valid, but the search did not run
     #: to its limit. Written to JSON only when true (PLAN.md).
     interrupted: bool = False
+    #: Relative gap per bounded entry, same keys as ``bound`` (PLAN.md, extension).
+    gaps: dict[str, Any] | None = None
 
     def replace(self, **changes: Any) -> Plan:
         """A copy with some fields changed."""
@@ -91,6 +93,7 @@ class Plan:
             "metrics": self.metrics,
             "bound": self.bound,
             "gap": self.gap,
+            "gaps": self.gaps,
             "solve_seconds": round(self.solve_seconds, 3),
         }
         if self.interrupted:
@@ -135,6 +138,7 @@ class Plan:
             gap=raw.gap,
             solve_seconds=raw.solve_seconds,
             interrupted=raw.interrupted,
+            gaps=raw.gaps,
         )
 
     # -- convenience -----------------------------------------------------
@@ -178,6 +182,30 @@ class Plan:
         return "\n".join(lines)
 
 
+def gaps_text(gaps: dict[str, Any] | None) -> str:
+    """One line stating a plan's ``gaps``: "tiers proven, cost within 12.3%",
+    "tier 3 proven, tier 1 within 4.0%, ...", or "" without gaps."""
+    if not gaps:
+        return ""
+
+    def within(g: Any) -> str:
+        if g is None:
+            return "unbounded"
+        return "proven" if g == 0 else f"within {g:.1%}"
+
+    tiers = gaps.get("placed_value_by_priority") or {}
+    parts = []
+    order = sorted(tiers, key=lambda t: -int(t) if str(t).lstrip("-").isdigit() else 0)
+    if tiers and all(tiers[t] == 0 for t in tiers):
+        parts.append("tiers proven")
+    else:
+        parts += [f"tier {t} {within(tiers[t])}" for t in order]
+    for key in ("objective", "cost"):
+        if key in gaps:
+            parts.append(f"{key} {within(gaps[key])}")
+    return ", ".join(parts)
+
+
 _StrictStr = Annotated[str, Strict()]
 
 
@@ -206,6 +234,7 @@ class _PlanIn(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     bound: dict[str, Any] | None = None
     gap: float | None = None
+    gaps: dict[str, Any] | None = None
     solve_seconds: float = 0.0
     interrupted: Annotated[bool, Strict()] = False
 

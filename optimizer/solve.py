@@ -160,7 +160,7 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         if (bound == "lp" and plan.status != SolveStatus.OPTIMAL and plan.gap != 0.0
                 and not prog.stopped):
             plan = _with_lp_bound(problem, prep, plan, params.time_limit)
-        return _finish(plan, t0)
+        return _finish(_with_gaps(problem, plan), t0)
 
     greedy_plan = _checked_greedy(
         problem, prep, t0 + max(GREEDY_SHARE * params.time_limit, GREEDY_MIN_S))
@@ -294,6 +294,16 @@ def _with_lp_bound(problem: Problem, prep: Prepared, plan: Plan, time_limit: flo
         return plan
     merged = _tighter(lp, plan.bound)
     return plan.replace(bound=merged, gap=_gap_to(problem, plan, merged))
+
+
+def _with_gaps(problem: Problem, plan: Plan) -> Plan:
+    """``plan`` with its per-entry ``gaps`` (0 everywhere for a proven plan)."""
+    from formulations.stages import gaps_of
+
+    gaps = gaps_of(problem, plan.metrics, plan.bound)
+    if gaps is not None and plan.gap == 0.0:
+        gaps = {k: ({t: 0.0 for t in v} if isinstance(v, dict) else 0.0) for k, v in gaps.items()}
+    return plan.replace(gaps=gaps)
 
 
 def _tighter(lp: dict[str, Any], own: dict[str, Any] | None) -> dict[str, Any]:
