@@ -451,12 +451,31 @@ def _occupancy(ws: np.ndarray, d: np.ndarray, bucket_of: np.ndarray, nb: int,
     return uniq // nb, uniq % nb, counts.astype(float)
 
 
+def _silent_highs(highspy: Any) -> Any:
+    """``highspy.Highs()`` without the banner its constructor prints on the
+    process's standard output (``--quiet`` must print nothing): file
+    descriptor 1 points at /dev/null for the construction only."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def make_highs(rel: Relaxation, threads: int = 1) -> Any:
     """A ``highspy.Highs`` holding the relaxation (silent, one thread)."""
     import highspy
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _silent_highs(highspy)
     h.setOptionValue("threads", threads)
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
