@@ -20,7 +20,7 @@ import numpy as np
 
 from optimizer.greedy import effective_value, job_order, schedule_of
 from optimizer.params import SolveParams
-from optimizer.plan import Assignment, Plan, SolveStatus, Unplaced
+from optimizer.plan import Plan, SolveStatus, Unplaced
 from optimizer.prepared import Prepared
 from optimizer.problem import Problem
 from optimizer.solve import SolverInfo, register_solver
@@ -40,7 +40,7 @@ def plan_arrays(prep: Prepared, plan: Plan) -> tuple[np.ndarray, dict[int, tuple
     nodes: dict[int, tuple[int, ...]] = {}
     for a in plan.assignments:
         j = prep.job_index[a.job]
-        start[j] = a.start
+        start[j] = prep.internal_start(j, a.start)
         nodes[j] = tuple(prep.node_index[n] for n in a.nodes)
     return start, nodes
 
@@ -72,6 +72,8 @@ def hint_values(scope: Scope, x: Variables, start: np.ndarray,
                 h[v] = int(g in regs)
     for n, v in x.active.items():
         h[v] = int(n in used)
+    for j, v in x.moved.items():  # re-planning: kept = same start, same nodes
+        h[v] = int(p.planned[j] != (int(start[j]), tuple(sorted(nodes.get(j, ())))))
     return h
 
 
@@ -95,9 +97,7 @@ def to_plan(problem: Problem, prep: Prepared, start: np.ndarray,
     assignments, unplaced = [], []
     for j in range(prep.J):
         if start[j] >= 0:
-            s = int(start[j])
-            assignments.append(Assignment(prep.job_ids[j], s, s + int(prep.duration[j]),
-                                          tuple(prep.node_names[n] for n in nodes[j])))
+            assignments.append(prep.assignment(j, int(start[j]), nodes[j]))
         else:
             unplaced.append(Unplaced(prep.job_ids[j], prep.static_reasons.get(j, note)))
     return Plan(problem=problem.name, status=SolveStatus.FEASIBLE, solver=solver,
@@ -209,8 +209,7 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
         log.debug("LNS round %d: %d jobs freed, stages %s", rounds, len(scope.jobs),
                   "; ".join(f"{st.name} {st.status} {st.seconds:.1f}s" for st in stages))
         cand = extract(scope, x, values, best[0], best[1])
-        assignments = [Assignment(prep.job_ids[j], int(cand[0][j]), int(cand[0][j] + prep.duration[j]),
-                                  tuple(prep.node_names[n] for n in cand[1][j]))
+        assignments = [prep.assignment(j, int(cand[0][j]), cand[1][j])
                        for j in range(prep.J) if cand[0][j] >= 0]
         metrics = compute_metrics(problem, assignments)
         if better(problem, metrics, best_metrics):

@@ -39,6 +39,7 @@ from optimizer.problem import Problem
 
 from .capacity import add_capacity
 from .energy import add_energy, cost_terms
+from .moves import add_moves, move_terms
 from .priority import required_terms, tier_terms, value_terms
 from .replication import add_replication
 from .scaling import cost_scale, to_int, value_scale
@@ -73,6 +74,7 @@ def build(backend: Any, scope: Scope) -> Variables:
     add_replication(backend, scope, x)
     add_capacity(backend, scope, x)
     add_energy(backend, scope, x)
+    add_moves(backend, scope, x)
     return x
 
 
@@ -86,6 +88,9 @@ def make_stages(problem: Problem, scope: Scope, x: Variables) -> list[Stage]:
                             drop=droppable(scope, lambda j: bool(p.required[j]))))
     costs = cost_terms(scope, x) + tardiness_terms(scope, x)
     max_cost = _cost_upper_bound(scope, x, costs)
+    moves = move_terms(scope, x)  # re-planning: after the bound, which does not see them
+    costs += moves
+    max_cost += sum(c for _, c in moves)
     if problem.objective.mode == "weighted":
         vals = value_terms(scope, x)
         scale = cost_scale(max_cost + sum(v for _, v in vals))

@@ -79,6 +79,7 @@ def solve(
     workers: int | None = None,
     params: SolveParams | None = None,
     bound: str | None = None,
+    previous: Plan | None = None,
 ) -> Plan:
     """Plan ``problem`` with the named solver; always returns a valid plan.
 
@@ -100,6 +101,10 @@ def solve(
         tighter of the two per entry), and the gap recomputed. Computing it
         takes up to another
         ``time_limit`` seconds. ``None`` (default): solver bounds only.
+    previous
+        The previous plan of a re-planning service: each job's ``planned``
+        placement is taken from it (:func:`optimizer.replan.with_previous`);
+        moves are then counted against it and priced by ``move_cost``.
 
     Returns
     -------
@@ -130,6 +135,10 @@ def solve(
     if bound not in (None, "lp"):
         raise SolverError(f"unknown bound {bound!r}; known: lp")
     info = table[solver]
+    if previous is not None:
+        from .replan import with_previous
+
+        problem = with_previous(problem, previous)
     prep = Prepared(problem)
 
     def finish(plan: Plan) -> Plan:
@@ -143,6 +152,9 @@ def solve(
         return finish(greedy_plan)
     if not info.available():
         return finish(greedy_plan.replace(fallback=f"solver {solver!r} is not installed"))
+    kept = _kept(problem, prep, solver) if info.kind == "exact" else None
+    if kept is not None and kept.status == SolveStatus.OPTIMAL:
+        return finish(kept)
     try:
         plan = info.fn(problem, prep, params, greedy_plan, deadline)
     except Exception as e:  # any back-end failure degrades to the greedy plan
@@ -160,9 +172,27 @@ def solve(
         return finish(greedy_plan.replace(
             fallback=f"{solver} found nothing better than the greedy plan within the limits",
             bound=plan.bound, gap=_gap_to(problem, greedy_plan, plan.bound)))
+    if kept is not None and not better(problem, plan.metrics, kept.metrics):
+        # Re-planning: nothing better than the previous placements: keep them.
+        plan = kept.replace(status=plan.status, bound=plan.bound,
+                            gap=_gap_to(problem, kept, plan.bound))
     if plan.unplaced:
         plan = explain_unplaced(problem, plan, prep)
     return finish(plan)
+
+
+def _kept(problem: Problem, prep: Prepared, solver: str) -> Plan | None:
+    """Re-planning: the valid plan keeping the previous placements, marked
+    ``optimal`` when :func:`optimizer.replan.keep_is_optimal` proves that no
+    plan beats it (then no solver needs to run); None without one."""
+    from .replan import keep_is_optimal, kept_plan
+
+    kept = kept_plan(problem, prep, solver)
+    if kept is None or not is_valid(kept, validate(problem, kept)):
+        return None
+    if kept.status == SolveStatus.FEASIBLE and keep_is_optimal(problem, prep, kept):
+        return kept.replace(status=SolveStatus.OPTIMAL, gap=0.0)
+    return kept
 
 
 def _checked_greedy(problem: Problem, prep: Prepared) -> Plan:
