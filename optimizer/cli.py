@@ -221,6 +221,11 @@ def solve_cmd(
                                      "bound (up to --time-limit more seconds)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="Previous plan (re-planning): jobs keep its placements "
+                                        "as `planned`; moves are counted against it."),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Solve a problem and write the plan as JSON."""
@@ -230,6 +235,12 @@ def solve_cmd(
         loaded = load_problem(problem)
     except ProblemError as e:
         errors += e.errors
+    prev_plan: Plan | None = None
+    if previous is not None:
+        try:
+            prev_plan = load_plan(previous)
+        except ProblemError as e:
+            errors += [f"--previous: {m}" for m in e.errors]
     try:
         base = SolveParams.from_file(params) if params is not None else SolveParams()
         overrides = {"time_limit": time_limit, "seed": seed, "workers": workers}
@@ -252,7 +263,7 @@ def solve_cmd(
         fail(*errors)
     assert loaded is not None
 
-    plan = solve(loaded, solver=solver, params=solve_params, bound=bound)
+    plan = solve(loaded, solver=solver, params=solve_params, bound=bound, previous=prev_plan)
     write_json(plan.to_dict(), out_path)
 
     if not quiet:
@@ -456,3 +467,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 # More commands (generate, import, export, bench, report) live in their own
 # module; importing it registers them on ``app``.
 from . import cli_tools as _cli_tools  # noqa: E402, F401
+from . import cli_replan as _cli_replan  # noqa: E402, F401

@@ -34,14 +34,13 @@ Decisions where PROBLEM.md is silent (also in docs/PROBLEM.md):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import ProblemError
-from .plan import Assignment, Plan, SolveStatus, Unplaced
+from .plan import Plan
 from .problem import Problem
 
 if TYPE_CHECKING:
@@ -203,6 +202,32 @@ def keep_is_optimal(problem: Problem, prep: Prepared, kept: Plan) -> bool:
     return kept.metrics["cost"] <= lb + step - 1e-9 * max(1.0, abs(lb))
 
 
+def unchanged(previous: Plan, kept: Plan, greedy: Plan) -> bool:
+    """True if a re-plan has nothing to act on: ``kept`` keeps every
+    placement of ``previous``, its recomputed metrics are the ones
+    ``previous`` reports (same tiers, cost and job counts: no new job, no new
+    price), and the greedy planner cannot place one more job on top of it.
+    :func:`optimizer.solve` then returns ``kept`` at once (status
+    ``feasible``: this is no proof). To re-optimise anyway, solve
+    ``with_previous(problem, previous)`` instead of passing ``previous``."""
+    if kept.metrics.get("moves") != 0 or len(kept.assignments) != len(previous.assignments):
+        return False
+    if greedy.metrics.get("placed_jobs") != kept.metrics.get("placed_jobs"):
+        return False
+    old, new = previous.metrics, kept.metrics
+    for key in ("placed_jobs", "unplaced_jobs"):
+        if old.get(key) != new.get(key):
+            return False
+    tiers_old = old.get("placed_value_by_priority") or {}
+    tiers_new = new.get("placed_value_by_priority") or {}
+    if set(tiers_old) != set(tiers_new):
+        return False
+    pairs = [(tiers_old[t], tiers_new[t]) for t in tiers_new]
+    pairs.append((old.get("cost"), new.get("cost")))
+    return all(isinstance(a, (int, float)) and abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+               for a, b in pairs)
+
+
 # ---------------------------------------------------------------------------
 # advance
 # ---------------------------------------------------------------------------
@@ -289,25 +314,30 @@ DIFF_METRICS = ("placed_jobs", "unplaced_jobs", "placed_value", "energy_kwh", "e
                 "moves")
 
 
-def diff(a: Plan, b: Plan) -> dict[str, Any]:
+def diff(a: Plan, b: Plan, shift: int = 0) -> dict[str, Any]:
     """What changed from plan ``a`` to plan ``b``.
 
     ``kept``: placed in both at the same start on the same set of nodes;
     ``moved``: placed in both, at another start or on other nodes;
     ``added``: placed in ``b`` only; ``dropped``: placed in ``a`` only
-    (unplaced in ``b`` or absent from it). ``metrics``: for each metric
-    present in both, ``{"a", "b", "change"}`` (per-tier placed value as
+    (unplaced in ``b`` or absent from it). With ``shift = k`` (``b`` is a
+    plan of the problem :func:`advance` made ``k`` slots later), ``a``'s
+    starts are read ``k`` slots earlier, and jobs of ``a`` that end by slot
+    ``k`` are ``ended``, not dropped. ``metrics``: for each metric present in
+    both, ``{"a", "b", "change"}`` (per-tier placed value as
     ``placed_value[<tier>]``).
     """
-    pa = {x.job: x for x in a.assignments}
+    ended = sorted(x.job for x in a.assignments if shift > 0 and x.end <= shift
+                   and x.job not in {y.job for y in b.assignments})
+    pa = {x.job: x for x in a.assignments if x.job not in set(ended)}
     pb = {x.job: x for x in b.assignments}
     kept, moved = [], []
     for jid in sorted(set(pa) & set(pb)):
         x, y = pa[jid], pb[jid]
-        if x.start == y.start and set(x.nodes) == set(y.nodes):
+        if x.start - shift == y.start and set(x.nodes) == set(y.nodes):
             kept.append(jid)
         else:
-            moved.append({"job": jid, "from": {"start": x.start, "nodes": list(x.nodes)},
+            moved.append({"job": jid, "from": {"start": x.start - shift, "nodes": list(x.nodes)},
                           "to": {"start": y.start, "nodes": list(y.nodes)}})
     metrics: dict[str, Any] = {}
 
@@ -326,13 +356,6 @@ def diff(a: Plan, b: Plan) -> dict[str, Any]:
         "moved": moved,
         "added": sorted(set(pb) - set(pa)),
         "dropped": sorted(set(pa) - set(pb)),
+        "ended": ended,
         "metrics": metrics,
     }
-
-
-def finite(x: float) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
-
-
-__all__ = ["advance", "diff", "fits", "keep_is_optimal", "kept_plan", "preplace",
-           "with_previous", "Assignment", "SolveStatus", "Unplaced"]

@@ -152,9 +152,15 @@ def solve(
         return finish(greedy_plan)
     if not info.available():
         return finish(greedy_plan.replace(fallback=f"solver {solver!r} is not installed"))
+    from .replan import unchanged
+
     kept = _kept(problem, prep, solver) if info.kind == "exact" else None
     if kept is not None and kept.status == SolveStatus.OPTIMAL:
         return finish(kept)
+    if kept is not None and previous is not None and unchanged(previous, kept, greedy_plan):
+        why = {u.job: u.reason for u in previous.unplaced}
+        return finish(kept.replace(unplaced=tuple(
+            Unplaced(u.job, why.get(u.job, u.reason)) for u in kept.unplaced)))
     try:
         plan = info.fn(problem, prep, params, greedy_plan, deadline)
     except Exception as e:  # any back-end failure degrades to the greedy plan
