@@ -171,6 +171,7 @@ def _build(prep: Prepared, cand: list[int], fixed: dict[int, int],
         fixed_start=fixed, fixed_nodes=fixed_nodes,
         bg_active=bg_active, bg_power=bg_power, bg_energy=bg_energy,
         # Planned placements name particular copies of a node: keeping one
-        # must not be ruled out by the symmetry breaking.
+        # must not be ruled out by the symmetry breaking (and the hint, which
+        # keeps them, must stay feasible).
         symmetric=not fixed and not p.planned,
     )
