@@ -269,6 +269,9 @@ def solve_cmd(
     if not quiet:
         console = Console(highlight=False)
         print_summary(console, loaded, plan)
+        if prev_plan is not None or any(j.running or j.planned for j in loaded.jobs):
+            console.print(f"re-planning: {plan.metrics.get('moves', 0)} planned job(s) moved, "
+                          f"move cost {_fmt(plan.metrics.get('move_cost', 0.0))}")
         console.print(f"Plan written to {escape(str(out_path))}", soft_wrap=True)
 
     if plan.status == SolveStatus.INFEASIBLE:
