@@ -22,6 +22,7 @@ from optimizer.greedy import effective_value, job_order, schedule_of
 from optimizer.params import SolveParams
 from optimizer.plan import Plan, SolveStatus, Unplaced
 from optimizer.prepared import Prepared
+from optimizer.replan import with_fixed_part
 from optimizer.problem import Problem
 from optimizer.solve import SolverInfo, register_solver
 from optimizer.validate import better, compute_metrics, is_valid, validate
@@ -169,7 +170,8 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     # A conservatively rounded row makes the model stricter than the rules:
     # its optimum is then not a proof for the real problem.
     proven = all(st.status == "optimal" for st in stages) and not x.inexact
-    bound = bound_of(problem, stages)
+    # Re-planning: add the running jobs' (constant) value and cost.
+    bound = with_fixed_part(problem, prep, bound_of(problem, stages), x.moved)
     gap = gap_of(problem, plan.metrics, bound)
     status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
     stage_info = "; ".join(f"{st.name}: {st.status} {st.seconds:.2f}s" for st in stages)

@@ -228,6 +228,43 @@ def unchanged(previous: Plan, kept: Plan, greedy: Plan) -> bool:
                for a, b in pairs)
 
 
+def with_fixed_part(problem: Problem, prep: Prepared, bound: dict[str, Any] | None,
+                    modelled_moves: Iterable[int] = ()) -> dict[str, Any] | None:
+    """A model's ``bound`` plus what the model leaves out as constants.
+
+    The models hold running jobs as fixed background: their value, their
+    cost (energy in slots >= 0, their nodes' idle draw and node cost,
+    tardiness) and the move cost of planned jobs whose move is not a model
+    variable (``modelled_moves``: jobs with a ``moved`` variable) are the
+    same in every plan, so they are added to the model's bound to make it a
+    bound on the plan's metrics.
+    """
+    if bound is None or not (prep.running or (prep.move_cost > 0).any()):
+        return bound
+    running = [prep.assignment(j, 0, nodes) for j, nodes in prep.running.items()]
+    from .validate import compute_metrics
+
+    m = compute_metrics(problem, running)
+    modelled = set(modelled_moves)
+    const_cost = m["cost"] - m["move_cost"] + float(sum(
+        prep.move_cost[j] for j in range(prep.J) if prep.move_cost[j] > 0 and j not in modelled))
+    out = dict(bound)
+    if "placed_value_by_priority" in out:
+        vals = {str(prep.jobs[j].priority): 0.0 for j in prep.running}
+        for j in prep.running:
+            vals[str(prep.jobs[j].priority)] += float(prep.value[j])
+        tiers = dict(out["placed_value_by_priority"])
+        for t, v in vals.items():
+            if t in tiers:
+                tiers[t] = tiers[t] + v
+        out["placed_value_by_priority"] = tiers
+    if "cost" in out:
+        out["cost"] = out["cost"] + const_cost
+    if "objective" in out:
+        out["objective"] = out["objective"] + m["placed_value"] - const_cost
+    return out
+
+
 # ---------------------------------------------------------------------------
 # advance
 # ---------------------------------------------------------------------------

@@ -242,6 +242,11 @@ def _with_lp_bound(problem: Problem, prep: Prepared, plan: Plan, time_limit: flo
         return plan
     if not lp:
         return plan
+    from .replan import with_fixed_part
+
+    # The LP's cost has no move terms (a weaker, still valid bound): add
+    # only the running jobs' part.
+    lp = with_fixed_part(problem, prep, lp, range(prep.J))
     merged = _tighter(lp, plan.bound)
     return plan.replace(bound=merged, gap=_gap_to(problem, plan, merged))
 

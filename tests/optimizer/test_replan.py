@@ -441,3 +441,34 @@ def test_plans_with_running_jobs_validate(problem, k):
                 assert (got[j.id].start, sorted(got[j.id].nodes)) == (
                     j.running.since, sorted(j.running.nodes))
         assert plan.metrics["moves"] <= sum(j.planned is not None for j in q.jobs)
+
+
+@pytest.mark.parametrize("name", [n for n in ("cpsat", "pulp") if n in _exact_and_all()])
+def test_bound_counts_the_running_jobs(name):
+    """The running job's value (1) and cost (slot 0 on d: 4 kWh at 0.3 = 1.2) are
+    constants outside the model; the bound includes them, so the proven plan
+    (new on c: 0.8, total 2.0) has gap 0 against it."""
+    p = _running_problem()
+    plan = solve(p, solver=name, time_limit=10, workers=1, bound="lp")
+    assert plan.status == SolveStatus.OPTIMAL
+    assert plan.metrics["cost"] == pytest.approx(2.0)
+    assert plan.bound["cost"] == pytest.approx(2.0)
+    assert plan.bound["placed_value_by_priority"]["0"] == pytest.approx(2.0)
+    assert plan.gap == 0.0
+
+
+def test_lp_bound_with_running_jobs_bounds_the_optimum():
+    """The LP bound plus the running part is a valid bound on the optimum of
+    test_bound_counts_the_running_jobs: tier value 2 at most, cost 2.0 at least
+    ... and no more than the optimum's cost."""
+    pytest.importorskip("pulp")
+    from formulations.lp_bound import lp_bounds
+    from optimizer.prepared import Prepared
+    from optimizer.replan import with_fixed_part
+
+    p = _running_problem()
+    prep = Prepared(p)
+    lp = with_fixed_part(p, prep, lp_bounds(p, prep, 10), range(prep.J))
+    assert lp["placed_value_by_priority"]["0"] == pytest.approx(2.0)  # both jobs
+    assert lp["cost"] <= 2.0 + 1e-6
+    assert lp["cost"] >= 1.2 - 1e-6  # at least the running job's own cost
