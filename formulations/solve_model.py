@@ -22,7 +22,7 @@ from optimizer.greedy import effective_value, job_order, schedule_of
 from optimizer.params import SolveParams
 from optimizer.plan import Plan, SolveStatus, Unplaced
 from optimizer.prepared import Prepared
-from optimizer.replan import with_fixed_part
+from optimizer.replan import keep_or_try, with_fixed_part
 from optimizer.problem import Problem
 from optimizer.solve import SolverInfo, register_solver
 from optimizer.validate import better, compute_metrics, is_valid, validate
@@ -122,7 +122,7 @@ def refiller(scope: Scope, x: Variables, start: np.ndarray,
         sched = schedule_of(p, ((j, st[j], nd[int(j)]) for j in np.flatnonzero(st >= 0)))
         for j in order:
             if st[j] < 0:
-                got = sched.try_job(j)
+                got = keep_or_try(sched, j)  # re-planning: its previous placement first
                 if not isinstance(got, str):
                     sched.place(j, *got)
                     st[j], nd[j] = got[0], tuple(got[1])

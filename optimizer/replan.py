@@ -65,6 +65,15 @@ def preplace(sched: Scheduler, order: Iterable[int]) -> None:
             sched.place(j, *got)
 
 
+def keep_or_try(sched: Scheduler, j: int) -> tuple[int, tuple[int, ...]] | str:
+    """Job ``j``'s planned placement if it still fits, else the greedy choice
+    (:meth:`Scheduler.try_job`): the option, or the reason there is none."""
+    got = sched.prep.planned.get(j)
+    if got is not None and fits(sched, j, *got):
+        return got
+    return sched.try_job(j)
+
+
 def fits(sched: Scheduler, j: int, start: int, nodes: tuple[int, ...]) -> bool:
     """True if job ``j`` can be placed at ``start`` on ``nodes`` in ``sched``
     without breaking a hard rule (PROBLEM.md 1-5 and 7)."""
@@ -76,6 +85,8 @@ def fits(sched: Scheduler, j: int, start: int, nodes: tuple[int, ...]) -> bool:
     if len(allowed) == 0 or not allowed[0] <= start <= allowed[-1]:
         return False
     if any(sched.start[q] < 0 for q in p.preds[j]):
+        return False
+    if any(sched.start[q] >= 0 and sched.start[q] < start + d for q in p.succs[j]):
         return False
     arr = np.array(nodes, dtype=int)
     classes = p.node_class[arr]
@@ -133,6 +144,44 @@ def with_previous(problem: Problem, previous: Plan) -> Problem:
     if errors:
         raise ProblemError(errors)
     return problem.replace(jobs=jobs)
+
+
+def revert_moves(problem: Problem, prep: Prepared, plan: Plan, deadline: float) -> Plan:
+    """``plan`` with moved planned jobs put back where they were, one at a
+    time, wherever that is still valid and lowers ``cost`` (a job that goes
+    back stays placed, so no tier loses value). A local search after a
+    solver whose cost stage ran out of time; stops at ``deadline``."""
+    import time
+
+    from .greedy import schedule_of
+    from .validate import better, compute_metrics
+
+    if not (prep.move_cost > 0).any() or plan.metrics.get("moves", 0) == 0:
+        return plan
+    cur = {a.job: a for a in plan.assignments}
+    moved = [j for j, (s0, nodes0) in prep.planned.items()
+             if prep.move_cost[j] > 0 and prep.job_ids[j] in cur
+             and (cur[prep.job_ids[j]].start, tuple(sorted(prep.node_index[n] for n in
+                  cur[prep.job_ids[j]].nodes))) != (s0, nodes0)]
+    moved.sort(key=lambda j: (-prep.move_cost[j], j))
+    best = plan
+    for j in moved:
+        if time.perf_counter() > deadline:
+            break
+        jid = prep.job_ids[j]
+        others = [(prep.job_index[a.job], prep.internal_start(prep.job_index[a.job], a.start),
+                   tuple(prep.node_index[n] for n in a.nodes))
+                  for a in best.assignments if a.job != jid]
+        sched = schedule_of(prep, others)
+        if not fits(sched, j, *prep.planned[j]):
+            continue
+        s0, nodes0 = prep.planned[j]
+        back = prep.assignment(j, s0, nodes0)
+        assignments = tuple(back if a.job == jid else a for a in best.assignments)
+        metrics = compute_metrics(problem, assignments)
+        if better(problem, metrics, best.metrics):
+            best = best.replace(assignments=assignments, metrics=metrics)
+    return best
 
 
 def kept_plan(problem: Problem, prep: Prepared, solver: str) -> Plan | None:

@@ -162,11 +162,17 @@ def solve(
         return finish(kept.replace(unplaced=tuple(
             Unplaced(u.job, why.get(u.job, u.reason)) for u in kept.unplaced)))
     try:
-        plan = info.fn(problem, prep, params, greedy_plan, deadline)
+        # Re-planning: leave a little time to undo moves that do not pay.
+        reserve = min(REVERT_RESERVE_S, 0.1 * params.time_limit) if kept is not None else 0.0
+        plan = info.fn(problem, prep, params, greedy_plan, deadline - reserve)
     except Exception as e:  # any back-end failure degrades to the greedy plan
         log.warning("solver %s failed: %s", solver, traceback.format_exc())
         return finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: {e}"))
     plan = plan.replace(metrics=compute_metrics(problem, plan.assignments))
+    if kept is not None and plan.status != SolveStatus.OPTIMAL:
+        from .replan import revert_moves  # re-planning: undo moves that do not pay
+
+        plan = revert_moves(problem, prep, plan, deadline)
     plan = _status_for_required(problem, prep, plan)
     violations = validate(problem, plan)
     if not is_valid(plan, violations):
@@ -185,6 +191,11 @@ def solve(
     if plan.unplaced:
         plan = explain_unplaced(problem, plan, prep)
     return finish(plan)
+
+
+#: Seconds of the time limit (at most 10 % of it) kept from the solver for
+#: :func:`optimizer.replan.revert_moves` when re-planning.
+REVERT_RESERVE_S = 3.0
 
 
 def _kept(problem: Problem, prep: Prepared, solver: str) -> Plan | None:
