@@ -53,8 +53,12 @@ class Scope:
 
 def full_scope(prep: Prepared) -> Scope:
     """Every job that can be placed at all, nothing fixed."""
-    free = [j for j in range(prep.J) if j not in prep.static_reasons]
-    return _build(prep, free, {}, {}, None)
+    free = [j for j in range(prep.J) if j not in prep.static_reasons and j not in prep.running]
+    if not prep.running:
+        return _build(prep, free, {}, {}, None)
+    # Re-planning: running jobs are fixed background (at internal start 0).
+    scope = _build(prep, free, dict.fromkeys(prep.running, 0), dict(prep.running), None)
+    return scope
 
 
 def neighbourhood_scope(prep: Prepared, start: np.ndarray, nodes: dict[int, tuple[int, ...]],
@@ -73,6 +77,7 @@ def neighbourhood_scope(prep: Prepared, start: np.ndarray, nodes: dict[int, tupl
     nodes in the pool besides idle ones; the caller includes the freed
     jobs' current nodes, so the current plan stays inside this one too.
     """
+    free = set(free) - prep.running.keys()  # running jobs never move
     fixed = {j: int(start[j]) for j in range(prep.J) if start[j] >= 0 and j not in free}
     fixed_nodes = {j: nodes[j] for j in fixed}
     cand = [j for j in sorted(free) if j not in prep.static_reasons]
@@ -165,5 +170,8 @@ def _build(prep: Prepared, cand: list[int], fixed: dict[int, int],
         prep=p, jobs=jobs, starts=starts, nodes=nodes, must_place=must & set(jobs),
         fixed_start=fixed, fixed_nodes=fixed_nodes,
         bg_active=bg_active, bg_power=bg_power, bg_energy=bg_energy,
-        symmetric=not fixed,
+        # Planned placements name particular copies of a node: keeping one
+        # must not be ruled out by the symmetry breaking (and the hint, which
+        # keeps them, must stay feasible).
+        symmetric=not fixed and not p.planned,
     )

@@ -21,8 +21,9 @@ import numpy as np
 from optimizer import progress
 from optimizer.greedy import effective_value, job_order, schedule_of
 from optimizer.params import SolveParams
-from optimizer.plan import Assignment, Plan, SolveStatus, Unplaced
+from optimizer.plan import Plan, SolveStatus, Unplaced
 from optimizer.prepared import Prepared
+from optimizer.replan import keep_or_try, with_fixed_part
 from optimizer.problem import Problem
 from optimizer.solve import SolverInfo, register_solver
 from optimizer.validate import better, compute_metrics, is_valid, validate
@@ -44,7 +45,7 @@ def plan_arrays(prep: Prepared, plan: Plan) -> tuple[np.ndarray, dict[int, tuple
     nodes: dict[int, tuple[int, ...]] = {}
     for a in plan.assignments:
         j = prep.job_index[a.job]
-        start[j] = a.start
+        start[j] = prep.internal_start(j, a.start)
         nodes[j] = tuple(prep.node_index[n] for n in a.nodes)
     return start, nodes
 
@@ -76,6 +77,8 @@ def hint_values(scope: Scope, x: Variables, start: np.ndarray,
                 h[v] = int(g in regs)
     for n, v in x.active.items():
         h[v] = int(n in used)
+    for j, v in x.moved.items():  # re-planning: kept = same start, same nodes
+        h[v] = int(p.planned[j] != (int(start[j]), tuple(sorted(nodes.get(j, ())))))
     return h
 
 
@@ -99,9 +102,7 @@ def to_plan(problem: Problem, prep: Prepared, start: np.ndarray,
     assignments, unplaced = [], []
     for j in range(prep.J):
         if start[j] >= 0:
-            s = int(start[j])
-            assignments.append(Assignment(prep.job_ids[j], s, s + int(prep.duration[j]),
-                                          tuple(prep.node_names[n] for n in nodes[j])))
+            assignments.append(prep.assignment(j, int(start[j]), nodes[j]))
         else:
             unplaced.append(Unplaced(prep.job_ids[j], prep.static_reasons.get(j, note)))
     return Plan(problem=problem.name, status=SolveStatus.FEASIBLE, solver=solver,
@@ -125,7 +126,7 @@ def refiller(scope: Scope, x: Variables, start: np.ndarray,
         sched = schedule_of(p, ((j, st[j], nd[int(j)]) for j in np.flatnonzero(st >= 0)))
         for j in order:
             if st[j] < 0:
-                got = sched.try_job(j)
+                got = keep_or_try(sched, j)  # re-planning: its previous placement first
                 if not isinstance(got, str):
                     sched.place(j, *got)
                     st[j], nd[j] = got[0], tuple(got[1])
@@ -182,13 +183,16 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
         values = fill(values)
     start, nodes = extract(scope, x, values, start, nodes)
     plan = to_plan(problem, prep, start, nodes, solver, "not placed by the optimizer")
-    status, bound, gap = honest_claim(problem, stages, plan.metrics, x.inexact)
+    # Re-planning: the running jobs' (constant) value and cost join the bound.
+    status, bound, gap = honest_claim(problem, stages, plan.metrics, x.inexact,
+                                      adjust=lambda b: with_fixed_part(problem, prep, b, x.moved))
     stage_info = "; ".join(f"{st.name}: {st.status} {st.seconds:.2f}s" for st in stages)
     log.info("%s stages: %s", solver, stage_info)
     return worker.finish(plan.replace(status=status, bound=bound, gap=gap))
 
 
-def honest_claim(problem: Problem, stages: list[Any], metrics: dict[str, Any], inexact: bool
+def honest_claim(problem: Problem, stages: list[Any], metrics: dict[str, Any], inexact: bool,
+                 adjust: Callable[[dict[str, Any] | None], dict[str, Any] | None] = lambda b: b
                  ) -> tuple[SolveStatus, dict[str, Any] | None, float | None]:
     """(status, bound, gap) that claim no more than is proven in real units.
 
@@ -197,12 +201,13 @@ def honest_claim(problem: Problem, stages: list[Any], metrics: dict[str, Any], i
     rounded row makes the model stricter than the rules, so its optimum and
     its bounds prove nothing for the real problem and the bounds fall back to
     the stages' trivial ones. Otherwise the plan is ``feasible`` and the gap
-    is measured in real units against the (widened) bound.
+    is measured in real units against the (widened) bound. ``adjust`` maps
+    the model's bound to the problem's (re-planning adds the fixed part).
     """
     if inexact:
         for st in stages:
             st.bound = None
-    bound = bound_of(problem, stages)
+    bound = adjust(bound_of(problem, stages))
     gap = gap_of(problem, metrics, bound)
     proven = (not inexact and all(st.status == "optimal" and not st.err for st in stages))
     if proven:
@@ -255,8 +260,7 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
         log.debug("LNS round %d: %d jobs freed, stages %s", rounds, len(scope.jobs),
                   "; ".join(f"{st.name} {st.status} {st.seconds:.1f}s" for st in stages))
         cand = extract(scope, x, values, best[0], best[1])
-        assignments = [Assignment(prep.job_ids[j], int(cand[0][j]), int(cand[0][j] + prep.duration[j]),
-                                  tuple(prep.node_names[n] for n in cand[1][j]))
+        assignments = [prep.assignment(j, int(cand[0][j]), cand[1][j])
                        for j in range(prep.J) if cand[0][j] >= 0]
         metrics = compute_metrics(problem, assignments)
         if better(problem, metrics, best_metrics):

@@ -44,6 +44,7 @@ from optimizer.problem import Problem
 
 from .capacity import add_capacity
 from .energy import add_energy, carbon_terms, cost_terms
+from .moves import add_moves, move_terms
 from .packing import add_packing_rows
 from .priority import required_terms, tier_terms, value_terms
 from .replication import add_replication
@@ -88,6 +89,7 @@ def build(backend: Any, scope: Scope) -> Variables:
     add_capacity(backend, scope, x)
     add_packing_rows(backend, scope, x)
     add_energy(backend, scope, x)
+    add_moves(backend, scope, x)
     if prog is not None and not prog.prefix:
         prog.emit("model", "end")
     return x
@@ -103,6 +105,9 @@ def make_stages(problem: Problem, scope: Scope, x: Variables) -> list[Stage]:
                             drop=droppable(scope, lambda j: bool(p.required[j]))))
     costs = cost_terms(scope, x) + tardiness_terms(scope, x)
     max_cost = _cost_upper_bound(scope, x, costs)
+    moves = move_terms(scope, x)  # re-planning: after the bound, which does not see them
+    costs += moves
+    max_cost += sum(c for _, c in moves)
     if problem.objective.mode == "weighted":
         vals = value_terms(scope, x)
         real = vals + [(v, -c) for v, c in costs]

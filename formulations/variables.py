@@ -17,6 +17,8 @@ active[n]      1 if node n hosts a replica (nodes active in the background
                are not variables)
 r[j,g]         1 if job j has a replica in region g (only where min_regions
                or max_latency_ms needs it)
+moved[j]       1 if planned job j leaves its previous placement (only where
+               it can be kept and moving costs something; see moves.py)
 z[j,n,s]       1 if a replica of job j runs on node n starting at s (created
                lazily by the time-indexed capacity family, only for back-ends
                without a native cumulative constraint; see capacity.py)
@@ -57,6 +59,8 @@ class Variables:
     inexact: bool = False
     #: Lazily filled: z[j][(n, s)] (time-indexed capacity only).
     z: dict[int, dict[tuple[int, int], Any]] = field(default_factory=dict)
+    #: moved[j]: 1 if planned job j leaves its previous placement (re-planning).
+    moved: dict[int, Any] = field(default_factory=dict)
 
     def replicas_at(self, scope: Scope, j: int, k: int, s: int) -> tuple[Any, int]:
         """(variable, multiplier): replicas of ``j`` in group ``k`` starting at ``s``."""
@@ -74,6 +78,7 @@ class Variables:
 
     def all_vars(self) -> list[Any]:
         out = list(self.placed.values()) + list(self.start.values()) + list(self.active.values())
+        out.extend(self.moved.values())
         for d in (self.y, self.a, self.q, self.r, self.z):
             for inner in d.values():
                 out.extend(inner.values())
@@ -109,6 +114,9 @@ def make_variables(m: Any, scope: Scope) -> Variables:
         regions = sorted({grp.region for grp in x.groups[j]})
         if len(regions) > 1 and (job.min_regions > 1 or job.max_latency_ms is not None):
             x.r[j] = {g: m.bool_var(f"r[{jid},{p.region_ids[g]}]") for g in regions}
+    for j in scope.jobs:
+        if j in p.planned and p.move_cost[j] > 0:
+            x.moved[j] = m.bool_var(f"moved[{p.job_ids[j]}]")
     bg = scope.bg_active
     for n in scope.model_nodes:
         if bg is None or not bg[n]:

@@ -239,6 +239,11 @@ def solve_cmd(
     fmt: Annotated[str, typer.Option(
         "--format", help="json (the plan) or csv (one row per replica with energy, cost and "
                          "carbon attributed; for spreadsheets).")] = "json",
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="Previous plan (re-planning): jobs keep its placements "
+                                        "as `planned`; moves are counted against it."),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Solve a problem and write the plan as JSON (or CSV).
@@ -253,6 +258,12 @@ def solve_cmd(
         loaded = load_problem(problem)
     except ProblemError as e:
         errors += e.errors
+    prev_plan: Plan | None = None
+    if previous is not None:
+        try:
+            prev_plan = load_plan(previous)
+        except ProblemError as e:
+            errors += [f"--previous: {m}" for m in e.errors]
     try:
         base = SolveParams.from_file(params) if params is not None else SolveParams()
         overrides = {"time_limit": time_limit, "seed": seed, "workers": workers}
@@ -288,7 +299,7 @@ def solve_cmd(
         # Quiet still passes a callback: it makes the solve stoppable by Ctrl-C
         # within a second even while a model is being built.
         plan = solve(loaded, solver=solver, params=solve_params, bound=bound,
-                     on_progress=(lambda ev: None) if quiet else shown)
+                     previous=prev_plan, on_progress=(lambda ev: None) if quiet else shown)
     if fmt == "csv":
         from .records import records_csv
 
@@ -299,6 +310,9 @@ def solve_cmd(
     if not quiet:
         console = Console(highlight=False)
         print_summary(console, loaded, plan, greedy=shown.greedy)
+        if prev_plan is not None or any(j.running or j.planned for j in loaded.jobs):
+            console.print(f"re-planning: {plan.metrics.get('moves', 0)} planned job(s) moved, "
+                          f"move cost {_fmt(plan.metrics.get('move_cost', 0.0))}")
         console.print(f"Plan written to {escape(str(out_path))}", soft_wrap=True)
     if plan.interrupted:
         _err("interrupted: the plan is the best found before Ctrl-C (valid, not searched to "
@@ -533,3 +547,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 # module; importing it registers them on ``app``.
 from . import cli_tools as _cli_tools  # noqa: E402, F401
 from . import cli_view as _cli_view  # noqa: E402, F401
+from . import cli_replan as _cli_replan  # noqa: E402, F401

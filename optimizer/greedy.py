@@ -525,7 +525,13 @@ def run_greedy(
     weighted = problem.objective.mode == "weighted"
     ev = effective_value(p)
     reasons: dict[int, str] = {}
+    if p.running or p.planned:  # re-planning: running jobs, then kept placements
+        from .replan import preplace
+
+        preplace(sched, order)
     for j in order:
+        if sched.start[j] >= 0:
+            continue
         if deadline is not None and not p.required[j] and time.perf_counter() > deadline:
             reasons[j] = "not tried: the time limit ran out before the greedy pass reached it"
             continue
@@ -586,9 +592,7 @@ def plan_from_schedule(problem: Problem, p: Prepared, sched: Scheduler, reasons:
     unplaced = []
     for j in range(p.J):
         if sched.start[j] >= 0:
-            s = int(sched.start[j])
-            assignments.append(Assignment(p.job_ids[j], s, s + int(p.duration[j]),
-                                          tuple(p.node_names[n] for n in sched.nodes[j])))
+            assignments.append(p.assignment(j, int(sched.start[j]), sched.nodes[j]))
         else:
             unplaced.append(Unplaced(p.job_ids[j], reasons.get(j, "not placed")))
     metrics = compute_metrics(problem, assignments)
@@ -606,7 +610,8 @@ def plan_from_schedule(problem: Problem, p: Prepared, sched: Scheduler, reasons:
 
 def schedule_from_plan(p: Prepared, plan: Plan) -> Scheduler:
     """A scheduler state holding ``plan``'s assignments (assumed valid)."""
-    return schedule_of(p, ((p.job_index[a.job], a.start, tuple(p.node_index[n] for n in a.nodes))
+    return schedule_of(p, ((p.job_index[a.job], p.internal_start(p.job_index[a.job], a.start),
+                            tuple(p.node_index[n] for n in a.nodes))
                            for a in plan.assignments))
 
 

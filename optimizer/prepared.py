@@ -17,6 +17,7 @@ import itertools
 import networkx as nx
 import numpy as np
 
+from .plan import Assignment
 from .problem import Problem
 
 JobIdx = int
@@ -131,7 +132,10 @@ class Prepared:
         self.value = np.array([j.value for j in p.jobs], dtype=float)
         self.required = np.array([j.required for j in p.jobs], dtype=bool)
         self.replicas = np.array([j.replicas for j in p.jobs], dtype=int)
-        self.preds = [[self.job_index[q] for q in j.after] for j in p.jobs]
+        self._replanning(p)
+        # A running job's precedence is not re-checked (it started under earlier rules).
+        self.preds = [[] if j.running is not None else [self.job_index[q] for q in j.after]
+                      for j in p.jobs]
         self.succs: list[list[int]] = [[] for _ in range(J)]
         for k, ps in enumerate(self.preds):
             for q in ps:
@@ -148,6 +152,57 @@ class Prepared:
         self.earliest_start = es
         self.latest_start = self.deadline - self.duration
         self.tiers = sorted({int(x) for x in self.priority}, reverse=True)
+
+    # ------------------------------------------------------------------
+    # Re-planning (PROBLEM.md, Re-planning)
+    # ------------------------------------------------------------------
+
+    def _replanning(self, p: Problem) -> None:
+        """Running jobs, kept placements and move costs.
+
+        Inside the planners a running job is a job fixed at start 0 on its
+        nodes for its remaining ``min(since + duration, H)`` slots (its end,
+        hence its successors' earliest start and its tardiness, are the
+        same); ``offset[j] = since`` maps an internal start back to the
+        plan's start (:meth:`assignment`). ``planned[j]`` is a planned job's
+        previous (start, sorted node indices) when a plan can still keep it;
+        ``move_cost[j]`` is what moving job ``j`` costs.
+        """
+        H = self.H
+        self.offset = np.zeros(self.J, dtype=int)
+        self.running: dict[int, tuple[int, ...]] = {}
+        self.planned: dict[int, tuple[int, tuple[int, ...]]] = {}
+        self.move_cost = np.zeros(self.J)
+        default = p.objective.move_cost
+        for k, job in enumerate(p.jobs):
+            run = job.running
+            if run is not None:
+                self.offset[k] = run.since
+                self.running[k] = tuple(self.node_index[n] for n in run.nodes)
+                self.duration[k] = min(run.since + job.duration, H)
+                self.release[k] = 0
+                self.deadline[k] = H
+                self.due[k] = -1  # a constant: the end is fixed
+                continue
+            pl = job.planned
+            if pl is None:
+                continue
+            self.move_cost[k] = default if job.move_cost is None else job.move_cost
+            names = set(pl.nodes)
+            if (len(names) == len(pl.nodes) == job.replicas and names <= self.node_index.keys()
+                    and pl.start + job.duration <= H):
+                self.planned[k] = (int(pl.start), tuple(sorted(self.node_index[n] for n in names)))
+
+    def assignment(self, j: JobIdx, start: int, nodes: tuple[NodeIdx, ...]) -> Assignment:
+        """The plan's assignment of job ``j`` at internal ``start`` on ``nodes``
+        (a running job's internal start 0 is its ``since``)."""
+        s = int(start) + int(self.offset[j])
+        return Assignment(self.job_ids[j], s, s + int(self.jobs[j].duration),
+                          tuple(self.node_names[n] for n in nodes))
+
+    def internal_start(self, j: JobIdx, plan_start: int) -> int:
+        """A plan's start of job ``j`` as the planners see it (inverse of :meth:`assignment`)."""
+        return int(plan_start) - int(self.offset[j])
 
     # ------------------------------------------------------------------
     # Per-job helpers
@@ -198,6 +253,8 @@ class Prepared:
         """Jobs that no plan can place, with the specific reason."""
         out: dict[int, str] = {}
         for j in self.topo_order:
+            if j in self.running:  # placed whatever the rules say now
+                continue
             bad_preds = [self.job_ids[q] for q in self.preds[j] if q in out]
             if bad_preds:
                 out[j] = f"predecessor {bad_preds[0]!r} can never be placed"

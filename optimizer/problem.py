@@ -107,6 +107,22 @@ class Node(_Record):
         return [f"{self.id}#{k}" for k in range(self.count)]
 
 
+class Running(_Record):
+    """``running: {since, nodes}``: a job that started at slot ``since`` (<= 0)
+    on these nodes, one per replica (PROBLEM.md, Re-planning)."""
+
+    since: Int
+    nodes: tuple[Name, ...]
+
+
+class Planned(_Record):
+    """``planned: {start, nodes}``: where the previous plan put a job that has
+    not started (PROBLEM.md, Re-planning)."""
+
+    start: NonNegInt
+    nodes: tuple[Name, ...]
+
+
 class Job(_Record):
     """A job: demand per replica, time window, priority, replication needs."""
 
@@ -128,10 +144,13 @@ class Job(_Record):
     node_types: tuple[Name, ...] | None = None
     after: tuple[Name, ...] = ()
     power_kw: NonNeg | None = None
+    running: Running | None = None
+    planned: Planned | None = None
+    move_cost: NonNeg | None = None
 
 
 class Objective(_Record):
-    """``objective: {mode, carbon_price_per_kg}``.
+    """``objective: {mode, carbon_price_per_kg, move_cost}``.
 
     ``carbon`` (an extension of the shared spec, docs/PROBLEM.md): the tiers
     as in ``lexicographic``, then minimise ``carbon_kg``, then ``cost``.
@@ -139,6 +158,7 @@ class Objective(_Record):
 
     mode: Literal["lexicographic", "weighted", "carbon"] = "lexicographic"
     carbon_price_per_kg: NonNeg = 0.0
+    move_cost: NonNeg = 0.0
 
 
 class Problem(_Record):
@@ -397,6 +417,10 @@ def parse_problem(data: Any) -> Problem:
             known_jobs=_raw_ids(data.get("jobs")),
         )
     )
+    if H is not None and any(j.running is not None or j.planned is not None for j in jobs):
+        from .state import check_state  # re-planning state (PROBLEM.md, Re-planning)
+
+        errors.extend(check_state(H, horizon.slot_hours if horizon else 1.0, regions, nodes, jobs))
     if errors:
         raise ProblemError(errors)
     return Problem.model_construct(

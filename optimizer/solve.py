@@ -84,6 +84,7 @@ def solve(
     params: SolveParams | None = None,
     bound: str | None = None,
     on_progress: Callable[[ProgressEvent], Any] | None = None,
+    previous: Plan | None = None,
 ) -> Plan:
     """Plan ``problem`` with the named solver; always returns a valid plan.
 
@@ -111,6 +112,10 @@ def solve(
         end, ``done``). Returning ``False`` or calling ``event.stop()`` stops
         the solve; so does :func:`optimizer.progress.stop_all`. A stopped
         solve returns the best valid plan so far with ``interrupted=True``.
+    previous
+        The previous plan of a re-planning service: each job's ``planned``
+        placement is taken from it (:func:`optimizer.replan.with_previous`);
+        moves are then counted against it and priced by ``move_cost``.
 
     Returns
     -------
@@ -130,7 +135,8 @@ def solve(
     """
     t0 = time.perf_counter()
     with progress.activate(progress.Progress(on_progress, t0)) as prog:
-        plan = _solve(problem, solver, time_limit, seed, workers, params, bound, t0, prog)
+        plan = _solve(problem, solver, time_limit, seed, workers, params, bound, t0, prog,
+                      previous)
         if prog.stopped:
             plan = plan.replace(interrupted=True)
         prog.emit("done", "end", plan.metrics.get("cost"), None, metrics=plan.metrics,
@@ -140,7 +146,7 @@ def solve(
 
 def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | None,
            workers: int | None, params: SolveParams | None, bound: str | None, t0: float,
-           prog: progress.Progress) -> Plan:
+           prog: progress.Progress, previous: Plan | None = None) -> Plan:
     params = (params or SolveParams()).checked()  # range-checked, also when given whole
     overrides = {k: v for k, v in (("time_limit", time_limit), ("seed", seed),
                                    ("workers", workers)) if v is not None}
@@ -153,6 +159,10 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
     if bound not in (None, "lp"):
         raise SolverError(f"unknown bound {bound!r}; known: lp")
     info = table[solver]
+    if previous is not None:
+        from .replan import with_previous
+
+        problem = with_previous(problem, previous)
     prep = Prepared(problem)
 
     def finish(plan: Plan) -> Plan:
@@ -170,8 +180,20 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         return finish(greedy_plan)
     if not info.available():
         return finish(greedy_plan.replace(fallback=f"solver {solver!r} is not installed"))
+    from .replan import unchanged
+
+    kept = _kept(problem, prep, solver) if info.kind == "exact" else None
+    if kept is not None and kept.status == SolveStatus.OPTIMAL:
+        return finish(kept)
+    if kept is not None and previous is not None and unchanged(previous, kept, greedy_plan):
+        why = {u.job: u.reason for u in previous.unplaced}
+        return finish(kept.replace(unplaced=tuple(
+            Unplaced(u.job, why.get(u.job, u.reason)) for u in kept.unplaced)))
     try:
-        plan = _run_planner(info.fn, (problem, prep, params, greedy_plan, deadline), prog)
+        # Re-planning: leave a little time to undo moves that do not pay.
+        reserve = min(REVERT_RESERVE_S, 0.1 * params.time_limit) if kept is not None else 0.0
+        plan = _run_planner(info.fn, (problem, prep, params, greedy_plan, deadline - reserve),
+                            prog)
         if plan is None:  # stopped while the planner could not stop (building a model)
             plan = prog.incumbent  # its best plan so far, if it published one
         if plan is None:
@@ -182,6 +204,10 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         return finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: "
                                                    f"{_short(str(e))}"))
     plan = plan.replace(metrics=compute_metrics(problem, plan.assignments))
+    if kept is not None and plan.status != SolveStatus.OPTIMAL:
+        from .replan import revert_moves  # re-planning: undo moves that do not pay
+
+        plan = revert_moves(problem, prep, plan, deadline)
     plan = _status_for_required(problem, prep, plan)
     violations = validate(problem, plan)
     if not is_valid(plan, violations):
@@ -193,6 +219,10 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         return finish(greedy_plan.replace(
             fallback=f"{solver} found nothing better than the greedy plan within the limits",
             bound=plan.bound, gap=_gap_to(problem, greedy_plan, plan.bound)))
+    if kept is not None and not better(problem, plan.metrics, kept.metrics):
+        # Re-planning: nothing better than the previous placements: keep them.
+        plan = kept.replace(status=plan.status, bound=plan.bound,
+                            gap=_gap_to(problem, kept, plan.bound))
     if plan.unplaced and time.perf_counter() < deadline:
         # Explaining re-tries every unplaced job: past the time limit the
         # planner's own reasons stand.
@@ -251,6 +281,25 @@ GREEDY_SHARE = 0.8
 GREEDY_MIN_S = 1.0
 
 
+#: Seconds of the time limit (at most 10 % of it) kept from the solver for
+#: :func:`optimizer.replan.revert_moves` when re-planning.
+REVERT_RESERVE_S = 3.0
+
+
+def _kept(problem: Problem, prep: Prepared, solver: str) -> Plan | None:
+    """Re-planning: the valid plan keeping the previous placements, marked
+    ``optimal`` when :func:`optimizer.replan.keep_is_optimal` proves that no
+    plan beats it (then no solver needs to run); None without one."""
+    from .replan import keep_is_optimal, kept_plan
+
+    kept = kept_plan(problem, prep, solver)
+    if kept is None or not is_valid(kept, validate(problem, kept)):
+        return None
+    if kept.status == SolveStatus.FEASIBLE and keep_is_optimal(problem, prep, kept):
+        return kept.replace(status=SolveStatus.OPTIMAL, gap=0.0)
+    return kept
+
+
 def _checked_greedy(problem: Problem, prep: Prepared, deadline: float | None = None) -> Plan:
     plan = run_greedy(problem, prep=prep, deadline=deadline)
     violations = validate(problem, plan)
@@ -292,6 +341,11 @@ def _with_lp_bound(problem: Problem, prep: Prepared, plan: Plan, time_limit: flo
         return plan
     if not lp:
         return plan
+    from .replan import with_fixed_part
+
+    # The LP's cost has no move terms (a weaker, still valid bound): add
+    # only the running jobs' part.
+    lp = with_fixed_part(problem, prep, lp, range(prep.J))
     merged = _tighter(lp, plan.bound)
     return plan.replace(bound=merged, gap=_gap_to(problem, plan, merged))
 

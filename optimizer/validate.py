@@ -102,6 +102,7 @@ def compute_metrics(
     tardiness = 0.0
     required_placed = 0
     placed = set()
+    assignments = list(assignments)
     for a in assignments:
         job = idx.jobs.get(a.job)
         if job is None or a.job in placed:
@@ -136,7 +137,8 @@ def compute_metrics(
     carbon_kg_by_region = (energy * carbon).sum(axis=1) / 1000.0
     carbon_kg = float(carbon_kg_by_region.sum())
     carbon_cost = carbon_kg * problem.objective.carbon_price_per_kg
-    cost = energy_cost + carbon_cost + tardiness + node_cost
+    moves, move_cost = count_moves(problem, {a.job: a for a in assignments if a.job in idx.jobs})
+    cost = energy_cost + carbon_cost + tardiness + node_cost + move_cost
     placed_value = float(sum(value_by_tier.values()))
     if _parts is not None:
         _parts.update(power=power, energy=energy)
@@ -154,6 +156,8 @@ def compute_metrics(
         "tardiness": float(tardiness),
         "node_cost": float(node_cost),
         "cost": cost,
+        "moves": moves,
+        "move_cost": move_cost,
         "active_nodes": len(active),
         "energy_kwh_by_region": {g: float(energy[i].sum()) for i, g in enumerate(idx.region_ids)},
         "carbon_kg_by_region": {g: float(carbon_kg_by_region[i]) for i, g in enumerate(idx.region_ids)},
@@ -172,6 +176,22 @@ def compute_metrics(
             "cost": cost,
         }
     return metrics
+
+
+def count_moves(problem: Problem, placed: dict[str, Assignment]) -> tuple[int, float]:
+    """``(moves, move_cost)`` of PLAN.md: planned jobs (not running) that the
+    plan leaves unplaced or gives another start or another set of nodes."""
+    moves, cost = 0, 0.0
+    default = problem.objective.move_cost
+    for job in problem.jobs:
+        pl = job.planned
+        if pl is None or job.running is not None:
+            continue
+        a = placed.get(job.id)
+        if a is None or a.start != pl.start or set(a.nodes) != set(pl.nodes):
+            moves += 1
+            cost += default if job.move_cost is None else job.move_cost
+    return moves, float(cost)
 
 
 def lex_key(problem: Problem, metrics: dict[str, Any]) -> tuple[float, ...]:
@@ -240,6 +260,27 @@ def validate(problem: Problem, plan: Plan) -> list[Violation]:
         where = f"job {jid!r}"
         if a.end != s + d:
             bad("time", f"{where}: end {a.end} != start {s} + duration {d}")
+        if job.running is not None:
+            # PROBLEM.md, Re-planning: it stays at since on exactly its nodes;
+            # only its use of slots >= 0 is checked (capacity, energy below).
+            run = job.running
+            if s != run.since or sorted(a.nodes) != sorted(run.nodes):
+                bad("time", f"{where}: running job moved: it must stay at start {run.since} on "
+                    f"nodes {list(run.nodes)}, got start {s} on {list(a.nodes)}")
+            for name in a.nodes:
+                k = idx.node_idx.get(name)
+                if k is None:
+                    bad("eligibility", f"{where}: unknown node {name!r}")
+                    continue
+                for ua, ub in idx.nodes[k].unavailable:
+                    if max(s, 0) < ub and ua < s + d:
+                        bad("time", f"{where}: runs on node {name!r} during its unavailable "
+                            f"window [{ua}, {ub})")
+                lo, hi = max(s, 0), min(s + d, H)
+                if hi > lo:
+                    usage[k, lo:hi] += idx.vec(job.demand)
+                    touched.add(k)
+            continue
         deadline = min(job.deadline if job.deadline is not None else H, H)
         if s < job.release:
             bad("time", f"{where}: start {s} < release {job.release}")
@@ -304,7 +345,9 @@ def validate(problem: Problem, plan: Plan) -> list[Violation]:
                     f"{usage[k, t, r]:g} > capacity {cap[r]:g}")
 
     for jid, job in idx.jobs.items():
-        if job.required and jid not in placed:
+        if job.running is not None and jid not in placed:
+            bad("time", f"running job {jid!r} is unplaced (a running job cannot stop)")
+        elif job.required and jid not in placed:
             bad("required", f"required job {jid!r} is unplaced")
 
     parts: dict[str, Any] = {}
