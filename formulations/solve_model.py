@@ -26,6 +26,7 @@ from optimizer.problem import Problem
 from optimizer.solve import SolverInfo, register_solver
 from optimizer.validate import better, compute_metrics, is_valid, validate
 
+from .alns import alns
 from .backends import cpsat as cpsat_backend
 from .scope import Scope, full_scope, neighbourhood_scope
 from .stages import bound_of, build, gap_of, make_stages, run_stages
@@ -158,12 +159,16 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     size = size_of(scope)
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
     if size > params.max_model_terms:
-        return _lns(problem, prep, params, greedy, deadline, backend_cls, solver, size_of)
+        return alns(problem, prep, params, greedy, deadline, backend_cls, solver)[0]
+    # Medium models rarely prove: keep a share of the time for ALNS after the stages.
+    stage_deadline = deadline - (ALNS_SHARE * params.time_limit
+                                 if size > LIGHT_PRESOLVE_TERMS else 0.0)
     m = _new_backend(backend_cls, params, params.seed, params.log, size)
     x = build(m, scope)
     stages = make_stages(problem, scope, x)
-    values = run_stages(m, stages, x, hint_values(scope, x, start, nodes), params, deadline,
-                        scope, refiller(scope, x, start, nodes))
+    seed_hint = hint_values(scope, x, start, nodes)
+    values = run_stages(m, stages, x, seed_hint, params, stage_deadline,
+                        scope, refiller(scope, x, start, nodes), known=[seed_hint])
     start, nodes = extract(scope, x, values, start, nodes)
     plan = to_plan(problem, prep, start, nodes, solver, "not placed by the optimizer")
     # A conservatively rounded row makes the model stricter than the rules:
@@ -174,6 +179,9 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
     stage_info = "; ".join(f"{st.name}: {st.status} {st.seconds:.2f}s" for st in stages)
     log.info("%s stages: %s", solver, stage_info)
+    if not proven and deadline - time.perf_counter() > 1.0:
+        plan = alns(problem, prep, params, plan, deadline, backend_cls, solver)[0]
+        gap = gap_of(problem, plan.metrics, bound)
     return plan.replace(status=status, bound=bound, gap=0.0 if proven else gap)
 
 
@@ -232,6 +240,10 @@ def lns_half_width(prep: Prepared) -> int | None:
     None (no window) on short ones, where every start is cheap."""
     return None if prep.H <= 48 else max(6, prep.H // 12)
 
+
+#: Share of the time limit kept for ALNS after the full-model stages
+#: (models above ``LIGHT_PRESOLVE_TERMS``; smaller ones pass on unused time).
+ALNS_SHARE = 0.2
 
 #: Longest solve of one neighbourhood (all its stages), seconds.
 LNS_STEP_S = 5.0

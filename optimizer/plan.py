@@ -70,6 +70,8 @@ class Plan:
     bound: dict[str, Any] | None = None
     gap: float | None = None
     solve_seconds: float = 0.0
+    #: The portfolio member whose plan seeded the search (``None``: no portfolio ran).
+    seeded_by: str | None = None
 
     def replace(self, **changes: Any) -> Plan:
         """A copy with some fields changed."""
@@ -88,6 +90,7 @@ class Plan:
             "bound": self.bound,
             "gap": self.gap,
             "solve_seconds": round(self.solve_seconds, 3),
+            "seeded_by": self.seeded_by,
         }
 
     @classmethod
@@ -127,6 +130,7 @@ class Plan:
             bound=raw.bound,
             gap=raw.gap,
             solve_seconds=raw.solve_seconds,
+            seeded_by=raw.seeded_by,
         )
 
     # -- convenience -----------------------------------------------------
@@ -181,6 +185,7 @@ class _PlanIn(BaseModel):
     bound: dict[str, Any] | None = None
     gap: float | None = None
     solve_seconds: float = 0.0
+    seeded_by: str | None = None
 
     def model_post_init(self, __context: Any) -> None:
         if self.status not in {s.value for s in SolveStatus}:

@@ -139,6 +139,18 @@ def solve(
         return _finish(plan, t0)
 
     greedy_plan = _checked_greedy(problem, prep)
+    if info.fn is None or (info.kind == "exact" and info.available()):
+        # The portfolio start (optimizer/portfolio.py): the best of the cheap
+        # planners seeds the search and is the fallback; greedy runs the fast part.
+        from .portfolio import FAST_MEMBERS, portfolio_start
+
+        fast = info.fn is None
+        port = portfolio_start(problem, prep, params, greedy_plan, deadline,
+                               members=FAST_MEMBERS if fast else None,
+                               share=1.0 if fast else None)
+        greedy_plan = port.plan.replace(seeded_by=port.seeded_by, solver="greedy")
+        if fast:
+            return finish(greedy_plan)
     if info.fn is None:
         return finish(greedy_plan)
     if not info.available():
@@ -162,7 +174,7 @@ def solve(
             bound=plan.bound, gap=_gap_to(problem, greedy_plan, plan.bound)))
     if plan.unplaced:
         plan = explain_unplaced(problem, plan, prep)
-    return finish(plan)
+    return finish(plan.replace(seeded_by=greedy_plan.seeded_by))
 
 
 def _checked_greedy(problem: Problem, prep: Prepared) -> Plan:

@@ -1,0 +1,151 @@
+"""The portfolio start: the best of the cheap planners seeds the exact search.
+
+Before an exact back-end runs, :func:`portfolio_start` runs the cheap
+planners -- greedy variants (other job orders and option scores) and the
+registered baselines -- cheapest first, within a share of the time limit
+(:data:`PORTFOLIO_SHARE`; no member is started once the share is spent),
+validates each plan, and keeps the lexicographically best one
+(:func:`optimizer.validate.better`). The repair pass
+(:mod:`optimizer.repair`) is applied to the best plan. The winner hints the
+exact search and is the fallback ``solve()`` returns when the back-end finds
+nothing better, so ``cpsat`` never returns a plan worse than any member that
+ran. The plan's ``seeded_by`` field names the winner.
+
+The ``greedy`` planner itself uses the fast part of this portfolio
+(:data:`FAST_MEMBERS`: the greedy variants, ``carbon-agnostic`` and repair),
+so it never places less than that naive baseline.
+
+Every member's time is logged (``--debug``) and returned in
+:class:`PortfolioResult`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .greedy import cost_score, job_order, run_greedy
+from .params import SolveParams
+from .plan import Plan
+from .prepared import Prepared
+from .problem import Problem
+from .repair import repair
+from .validate import better, compute_metrics, is_valid, validate
+
+log = logging.getLogger(__name__)
+
+#: Share of the time limit the portfolio may use before the exact search.
+PORTFOLIO_SHARE = 0.12
+
+#: Members of the ``greedy`` planner's own (fast) portfolio.
+FAST_MEMBERS = ("greedy-value", "greedy-early", "carbon-agnostic")
+
+#: Baselines in the order they are tried (strongest on the benchmarks first).
+BASELINE_ORDER = ("carbon-agnostic", "k8s-most-allocated", "priority-greedy",
+                  "k8s-least-allocated", "best-fit-decreasing", "first-fit-decreasing",
+                  "carbon-greedy", "first-fit", "edf", "random")
+
+
+@dataclass
+class PortfolioResult:
+    plan: Plan
+    seeded_by: str
+    #: (member, seconds, lexicographic key or None if invalid/failed)
+    runs: list[tuple[str, float, tuple[float, ...] | None]] = field(default_factory=list)
+
+    def table(self) -> str:
+        return "; ".join(f"{n} {s:.2f}s" + ("" if k is not None else " (rejected)")
+                         for n, s, k in self.runs)
+
+
+def _value_order(p: Prepared) -> list[int]:
+    return job_order(p, key=lambda j: (-float(p.value[j]), int(p.deadline[j])))
+
+
+def _early_score(opts, sched, j):  # type: ignore[no-untyped-def]
+    """Earliest start (packs tightly, like the list schedulers), then cost."""
+    span = float(np.abs(opts.cost).max() + 1.0) * 4.0
+    return opts.starts[None, :] * span + cost_score(opts, sched, j)
+
+
+def greedy_variants(problem: Problem, prep: Prepared) -> dict[str, Callable[[], Plan]]:
+    """The greedy planner with other job orders and option scores."""
+    return {
+        "greedy-value": lambda: run_greedy(problem, prep=prep, order=_value_order(prep),
+                                           solver="greedy-value"),
+        "greedy-early": lambda: run_greedy(problem, prep=prep, score=_early_score, prune=False,
+                                           solver="greedy-early"),
+        "greedy-early-value": lambda: run_greedy(problem, prep=prep, order=_value_order(prep),
+                                                 score=_early_score, prune=False,
+                                                 solver="greedy-early-value"),
+    }
+
+
+def _baselines(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
+               deadline: float) -> dict[str, Callable[[], Plan]]:
+    from .solve import solvers
+
+    table = solvers()
+    names = [n for n in BASELINE_ORDER if n in table]
+    names += sorted(n for n, i in table.items() if i.kind == "baseline" and n not in names)
+    return {n: (lambda n=n: table[n].fn(problem, prep, params, greedy, deadline))  # type: ignore[misc]
+            for n in names}
+
+
+def _checked(problem: Problem, plan: Plan) -> Plan | None:
+    """``plan`` with recomputed metrics if valid (infeasible status allowed
+    for unplaced required jobs), else None."""
+    plan = plan.replace(metrics=compute_metrics(problem, plan.assignments))
+    probe = plan.replace(status="infeasible")
+    return plan if is_valid(probe, validate(problem, plan)) else None
+
+
+def portfolio_start(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
+                    deadline: float, *, members: tuple[str, ...] | None = None,
+                    share: float | None = None) -> PortfolioResult:
+    """Run the portfolio (module docstring) and return the best valid plan.
+
+    ``greedy`` is the greedy planner's plan (already validated): it is a
+    member and the starting best. ``members`` restricts the portfolio to
+    those names (in the default order); the time share is ``share`` of
+    ``params.time_limit``, never past ``deadline``.
+    """
+    t0 = time.perf_counter()
+    share = PORTFOLIO_SHARE if share is None else share
+    stop = min(deadline, t0 + share * params.time_limit)
+    result = PortfolioResult(greedy, "greedy", [("greedy", greedy.solve_seconds, ())])
+    table = {**greedy_variants(problem, prep),
+             **_baselines(problem, prep, params, greedy, deadline)}
+    names = list(table) if members is None else [n for n in table if n in members]
+    last = greedy.solve_seconds
+    for name in names:
+        now = time.perf_counter()
+        # Stop when the share is spent, or the next member (about as slow as
+        # the last) would overrun it.
+        if now >= stop or now + 0.5 * last > stop:
+            log.debug("portfolio: %s skipped (time share spent)", name)
+            continue
+        try:
+            plan = table[name]()
+        except Exception:  # a member's bug never stops the solve
+            log.warning("portfolio member %s failed", name, exc_info=True)
+            result.runs.append((name, time.perf_counter() - now, None))
+            continue
+        last = time.perf_counter() - now
+        checked = _checked(problem, plan)
+        result.runs.append((name, last, None if checked is None else ()))
+        if checked is not None and better(problem, checked.metrics, result.plan.metrics):
+            result.plan, result.seeded_by = checked, name
+    now = time.perf_counter()
+    # Repair is bounded by twice the greedy planner's time (and the share).
+    until = min(max(stop, now + 0.2), now + max(0.5, 2.0 * greedy.solve_seconds))
+    fixed = _checked(problem, repair(problem, result.plan, prep, deadline=until))
+    result.runs.append(("repair", time.perf_counter() - now, None if fixed is None else ()))
+    if fixed is not None and better(problem, fixed.metrics, result.plan.metrics):
+        result.plan, result.seeded_by = fixed, result.seeded_by + "+repair"
+    log.info("portfolio: seeded by %s (%s)", result.seeded_by, result.table())
+    return result
