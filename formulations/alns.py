@@ -60,7 +60,7 @@ KINDS = ("unplaced", "window", "node", "swap")
 #: Largest sub-model (estimated terms): building stays in the tens of ms.
 ALNS_MAX_TERMS = 20_000
 #: Solve limit of one sub-model, seconds (less when little time is left).
-STEP_S = 2.0
+STEP_S = 1.5
 #: Busy nodes a neighbourhood may use besides its jobs' own (idle ones always).
 POOL_EXTRA = 8
 #: Sizes (freed jobs) start here and stay within [MIN_SIZE, params.lns_jobs].
