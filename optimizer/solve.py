@@ -147,7 +147,7 @@ def solve(
         fast = info.fn is None
         port = portfolio_start(problem, prep, params, greedy_plan, deadline,
                                members=FAST_MEMBERS if fast else None,
-                               share=1.0 if fast else None)
+                               share=0.5 if fast else None)
         greedy_plan = port.plan.replace(seeded_by=port.seeded_by, solver="greedy")
         if fast:
             return finish(greedy_plan)
