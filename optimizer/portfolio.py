@@ -7,8 +7,8 @@ registered baselines -- cheapest first, within a share of the time limit
 would overrun it, except the first, ``carbon-agnostic``, which runs while
 half the limit is left),
 validates each plan, and keeps the lexicographically best one
-(:func:`optimizer.validate.better`). The repair pass
-(:mod:`optimizer.repair`) is applied to the best plan. The winner hints the
+(:func:`optimizer.validate.better`). The repair pass and the cost-lowering
+reinsertion (:mod:`optimizer.repair`) are applied to the best plan. The winner hints the
 exact search and is the fallback ``solve()`` returns when the back-end finds
 nothing better, so ``cpsat`` never returns a plan worse than any member that
 ran. The plan's ``seeded_by`` field names the winner.
@@ -35,7 +35,7 @@ from .params import SolveParams
 from .plan import Plan
 from .prepared import Prepared
 from .problem import Problem
-from .repair import repair
+from .repair import reinsert, repair
 from .validate import better, compute_metrics, is_valid, validate
 
 log = logging.getLogger(__name__)
@@ -157,5 +157,11 @@ def portfolio_start(problem: Problem, prep: Prepared, params: SolveParams, greed
     result.runs.append(("repair", time.perf_counter() - now, None if fixed is None else ()))
     if fixed is not None and better(problem, fixed.metrics, result.plan.metrics):
         result.plan, result.seeded_by = fixed, result.seeded_by + "+repair"
+    now = time.perf_counter()
+    until = min(max(stop, now + 0.2), now + max(0.5, 2.0 * greedy.solve_seconds))
+    cheaper = _checked(problem, reinsert(problem, result.plan, prep, deadline=until))
+    result.runs.append(("reinsert", time.perf_counter() - now, None if cheaper is None else ()))
+    if cheaper is not None and better(problem, cheaper.metrics, result.plan.metrics):
+        result.plan, result.seeded_by = cheaper, result.seeded_by + "+reinsert"
     log.info("portfolio: seeded by %s (%s)", result.seeded_by, result.table())
     return result

@@ -66,6 +66,26 @@ def unplace(sched: Scheduler, j: int, on_node: dict[int, set[int]]) -> None:
     del sched.nodes[j]
 
 
+def canonical(sched: Scheduler) -> None:
+    """Renumber the copies of each node class so that the used ones come
+    first, as the greedy planner uses them (copies are interchangeable: same
+    capacity, power and maintenance). Taking jobs out can leave an idle copy
+    before a busy one, which the full model's symmetry rows exclude, so such a
+    plan could not hint it. Only ``sched.nodes`` is renumbered: the schedule
+    is for reading the plan out afterwards."""
+    p = sched.prep
+    used = sorted({n for ns in sched.nodes.values() for n in ns})
+    rename: dict[int, int] = {}
+    nxt: dict[int, int] = {}
+    for n in used:
+        c = int(p.node_class[n])
+        k = nxt.get(c, int(p.class_first[c]))
+        rename[n] = k
+        nxt[c] = k + 1
+    for j, ns in sched.nodes.items():
+        sched.nodes[j] = tuple(rename[n] for n in ns)
+
+
 def _place(sched: Scheduler, j: int, s: int, nodes: tuple[int, ...],
            on_node: dict[int, set[int]]) -> None:
     sched.place(j, s, nodes)
@@ -109,9 +129,9 @@ def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
             changed = True
     if not changed:
         return plan
-    out = plan_from_schedule(problem, p, sched, reasons, solver or plan.solver,
-                             plan.solve_seconds + time.perf_counter() - t0)
-    return out
+    canonical(sched)
+    return plan_from_schedule(problem, p, sched, reasons, solver or plan.solver,
+                              plan.solve_seconds + time.perf_counter() - t0)
 
 
 def _insert_by_ejection(sched: Scheduler, j: int, on_node: dict[int, set[int]],
@@ -215,3 +235,43 @@ def _try_ejection(sched: Scheduler, j: int, blockers: list[int], on_node: dict[i
     for k in blockers:
         _place(sched, k, *old[k], on_node)
     return False
+
+
+def reinsert(problem: Problem, plan: Plan, prep: Prepared | None = None,
+             deadline: float | None = None, solver: str | None = None) -> Plan:
+    """Cost-lowering moves at fixed tier values: each placed job without
+    placed successors (dearest first) is taken out and put back at its
+    cheapest option given all the others, if that is cheaper than where it
+    was. Every job stays placed, so tier values never change; ``plan``
+    itself when no move lowered the cost."""
+    from .greedy import _option_cost
+
+    p = prep or Prepared(problem)
+    t0 = time.perf_counter()
+    sched = schedule_from_plan(p, plan)
+    on_node: dict[int, set[int]] = {}
+    for j, ns in sched.nodes.items():
+        for n in ns:
+            on_node.setdefault(n, set()).add(j)
+    movable = [j for j in sched.nodes if not any(sched.start[q] >= 0 for q in p.succs[j])]
+    dear = {j: _option_cost(sched, j, int(sched.start[j]), sched.nodes[j]) for j in movable}
+    movable.sort(key=lambda j: (-dear[j], j))
+    moved = 0
+    for j in movable:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        old = (int(sched.start[j]), sched.nodes[j])
+        unplace(sched, j, on_node)
+        was = _option_cost(sched, j, *old)
+        got = sched.try_job(j)
+        if not isinstance(got, str) and _option_cost(sched, j, *got) < was - 1e-9 * max(1.0, abs(was)):
+            _place(sched, j, *got, on_node)
+            moved += 1
+        else:
+            _place(sched, j, *old, on_node)
+    if not moved:
+        return plan
+    reasons = {p.job_index[u.job]: u.reason for u in plan.unplaced}
+    canonical(sched)
+    return plan_from_schedule(problem, p, sched, reasons, solver or plan.solver,
+                              plan.solve_seconds + time.perf_counter() - t0)
