@@ -25,8 +25,9 @@ Neighbourhood kinds (:data:`KINDS`):
     swaps).
 
 Kinds are drawn with adaptive weights (success raises a kind's weight);
-each kind's neighbourhood size grows after a success and shrinks after a
-round that found no solution. Model size follows the neighbourhood: freed
+each kind's neighbourhood size grows after a success or a round that proved
+its sub-model has nothing better, and shrinks after a round that found no
+solution. Model size follows the neighbourhood: freed
 jobs only get a window of starts around their current one on long horizons
 and a small pool of busy nodes (idle nodes are always allowed).
 
@@ -64,7 +65,7 @@ STEP_S = 1.5
 #: Busy nodes a neighbourhood may use besides its jobs' own (idle ones always).
 POOL_EXTRA = 8
 #: Sizes (freed jobs) start here and stay within [MIN_SIZE, params.lns_jobs].
-START_SIZE, MIN_SIZE = 16, 3
+START_SIZE, MIN_SIZE = 8, 3
 #: Largest total coefficient of a combined objective (CP-SAT needs int64 sums).
 MAX_COEF_SUM = 2 ** 60
 #: Integer range the cost gets in a combined objective (coarse; the accept
@@ -221,7 +222,7 @@ class Alns:
         while len(free) > 2 and scope.size_estimate() > cap:
             free = free[: len(free) // 2]
             scope = self.scope_of(free, centre)
-        improved = no_solution = False
+        improved = no_solution = proven = False
         if scope.jobs:
             m = _new_backend(self.backend_cls, self.params, self.params.seed + self.round,
                              self.params.log, scope.size_estimate())
@@ -237,6 +238,7 @@ class Alns:
                 status = m.solve(limit)
                 if status in ("optimal", "feasible"):
                     values = {v: m.value(v) for v in x.all_vars()}
+                    proven = status == "optimal"
                 else:
                     ks.unknown += 1
                     no_solution = True
@@ -265,6 +267,8 @@ class Alns:
             self.size[kind] = min(float(self.params.lns_jobs), self.size[kind] * 1.25)
         elif no_solution:
             self.size[kind] = max(float(MIN_SIZE), self.size[kind] * 0.8)
+        elif proven:  # nothing better in a neighbourhood this size: look wider
+            self.size[kind] = min(float(self.params.lns_jobs), self.size[kind] * 1.2)
         ks.seconds += time.perf_counter() - t0
         return improved
 

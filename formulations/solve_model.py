@@ -243,7 +243,7 @@ def lns_half_width(prep: Prepared) -> int | None:
 
 #: Share of the time limit kept for ALNS after the full-model stages
 #: (models above ``LIGHT_PRESOLVE_TERMS``; smaller ones pass on unused time).
-ALNS_SHARE = 0.2
+ALNS_SHARE = 0.1
 
 #: Longest solve of one neighbourhood (all its stages), seconds.
 LNS_STEP_S = 5.0
