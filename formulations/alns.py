@@ -275,7 +275,11 @@ class Alns:
     def run(self, deadline: float) -> Plan:
         from .solve_model import to_plan
 
-        while deadline - time.perf_counter() > 0.3:
+        t0 = time.perf_counter()
+        # A round cannot be interrupted while its model is built: start one
+        # only while an average round still fits.
+        while deadline - time.perf_counter() > max(0.3, (time.perf_counter() - t0)
+                                                   / max(1, self.round)):
             self.step(deadline)
         log.info("%s ALNS: %d rounds; %s", self.solver, self.round, self.stats.table())
         return to_plan(self.problem, self.prep, self.start, self.nodes, self.solver,
