@@ -4,8 +4,8 @@ Before an exact back-end runs, :func:`portfolio_start` runs the cheap
 planners -- greedy variants (other job orders and option scores) and the
 registered baselines -- cheapest first, within a share of the time limit
 (:data:`PORTFOLIO_SHARE`; no member is started once the share is spent or
-would overrun it, except the first, ``carbon-agnostic``, which runs while
-half the limit is left),
+would overrun it, except the :data:`FAST_MEMBERS`, which run while half the
+limit is left),
 validates each plan, and keeps the lexicographically best one
 (:func:`optimizer.validate.better`). The repair pass and the cost-lowering
 reinsertion (:mod:`optimizer.repair`) are applied to the best plan. The winner hints the
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 PORTFOLIO_SHARE = 0.12
 
 #: Members of the ``greedy`` planner's own (fast) portfolio.
-FAST_MEMBERS = ("greedy-value", "greedy-early", "carbon-agnostic")
+FAST_MEMBERS = ("carbon-agnostic", "greedy-value", "greedy-early")
 
 #: Baselines in the order they are tried (strongest on the benchmarks first).
 BASELINE_ORDER = ("carbon-agnostic", "k8s-most-allocated", "priority-greedy",
@@ -121,22 +121,27 @@ def portfolio_start(problem: Problem, prep: Prepared, params: SolveParams, greed
     t0 = time.perf_counter()
     share = PORTFOLIO_SHARE if share is None else share
     stop = min(deadline, t0 + share * params.time_limit)
+    half = min(deadline, t0 + 0.5 * params.time_limit)
     result = PortfolioResult(greedy, "greedy", [("greedy", greedy.solve_seconds, ())])
     base = _baselines(problem, prep, params, greedy, deadline)
-    # carbon-agnostic first: the strongest naive baseline on the benchmarks,
-    # and the one the greedy planner must never place less than.
-    first = {n: base.pop(n) for n in ("carbon-agnostic",) if n in base}
-    table = {**first, **greedy_variants(problem, prep), **base}
+    variants = greedy_variants(problem, prep)
+    # The fast members first (carbon-agnostic: the strongest naive baseline
+    # on the benchmarks, and the one the greedy planner must never place
+    # less than), then the rest.
+    rest = {**variants, **base}
+    table = {n: rest.pop(n) for n in FAST_MEMBERS if n in rest}
+    table.update(rest)
     names = list(table) if members is None else [n for n in table if n in members]
     last = greedy.solve_seconds
     for name in names:
         now = time.perf_counter()
         # Stop when the share is spent, or the next member (about as slow as
         # the last) would overrun it.
-        # The first member (carbon-agnostic) runs whenever half the limit is
-        # still left after it: it is the baseline the portfolio must match.
-        first = name == names[0] and now + last < t0 + 0.5 * params.time_limit
-        if not first and (now >= stop or now + last > stop):
+        # The fast members (the greedy planner's own portfolio) run whenever
+        # half the limit is still left after them, so that the exact search
+        # never starts from less than the greedy planner returns.
+        must = name in FAST_MEMBERS and now + last < half
+        if not must and (now >= stop or now + last > stop):
             log.debug("portfolio: %s skipped (time share spent)", name)
             continue
         try:
@@ -151,14 +156,15 @@ def portfolio_start(problem: Problem, prep: Prepared, params: SolveParams, greed
         if checked is not None and better(problem, checked.metrics, result.plan.metrics):
             result.plan, result.seeded_by = checked, name
     now = time.perf_counter()
-    # Repair is bounded by twice the greedy planner's time (and the share).
-    until = min(max(stop, now + 0.2), now + max(0.5, 2.0 * greedy.solve_seconds))
+    # Repair and reinsertion: each up to twice the greedy planner's time,
+    # within half the limit.
+    until = min(max(half, now + 0.2), now + max(0.5, 2.0 * greedy.solve_seconds))
     fixed = _checked(problem, repair(problem, result.plan, prep, deadline=until))
     result.runs.append(("repair", time.perf_counter() - now, None if fixed is None else ()))
     if fixed is not None and better(problem, fixed.metrics, result.plan.metrics):
         result.plan, result.seeded_by = fixed, result.seeded_by + "+repair"
     now = time.perf_counter()
-    until = min(max(stop, now + 0.2), now + max(0.5, 2.0 * greedy.solve_seconds))
+    until = min(max(half, now + 0.2), now + max(0.5, 2.0 * greedy.solve_seconds))
     cheaper = _checked(problem, reinsert(problem, result.plan, prep, deadline=until))
     result.runs.append(("reinsert", time.perf_counter() - now, None if cheaper is None else ()))
     if cheaper is not None and better(problem, cheaper.metrics, result.plan.metrics):
