@@ -8,7 +8,9 @@ would overrun it, except the :data:`FAST_MEMBERS`, which run while half the
 limit is left),
 validates each plan, and keeps the lexicographically best one
 (:func:`optimizer.validate.better`). The repair pass and the cost-lowering
-reinsertion (:mod:`optimizer.repair`) are applied to the best plan. The winner hints the
+reinsertion (:mod:`optimizer.repair`, a fixed amount of work each) are applied
+to the best plan of the fast members -- exactly what the ``greedy`` planner
+returns -- and to the overall best, and the better result is kept. The winner hints the
 exact search and is the fallback ``solve()`` returns when the back-end finds
 nothing better, so ``cpsat`` never returns a plan worse than any member that
 ran. The plan's ``seeded_by`` field names the winner.
@@ -108,6 +110,19 @@ def _checked(problem: Problem, plan: Plan) -> Plan | None:
     return plan if is_valid(probe, validate(problem, plan)) else None
 
 
+def _improve(problem: Problem, prep: Prepared, plan: Plan, name: str, until: float,
+             result: PortfolioResult) -> tuple[Plan, str]:
+    """Repair, then reinsertion, each kept if it improves (``until``: a
+    safety net; both passes do a fixed amount of work otherwise)."""
+    for label, fn in (("repair", repair), ("reinsert", reinsert)):
+        now = time.perf_counter()
+        out = _checked(problem, fn(problem, plan, prep, deadline=max(until, now + 0.2)))
+        result.runs.append((label, time.perf_counter() - now, None if out is None else ()))
+        if out is not None and better(problem, out.metrics, plan.metrics):
+            plan, name = out, f"{name}+{label}"
+    return plan, name
+
+
 def portfolio_start(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
                     deadline: float, *, members: tuple[str, ...] | None = None,
                     share: float | None = None) -> PortfolioResult:
@@ -133,10 +148,9 @@ def portfolio_start(problem: Problem, prep: Prepared, params: SolveParams, greed
     table.update(rest)
     names = list(table) if members is None else [n for n in table if n in members]
     last = greedy.solve_seconds
+    fast = (greedy, "greedy")  # best of greedy and the fast members
     for name in names:
         now = time.perf_counter()
-        # Stop when the share is spent, or the next member (about as slow as
-        # the last) would overrun it.
         # The fast members (the greedy planner's own portfolio) run whenever
         # half the limit is still left after them, so that the exact search
         # never starts from less than the greedy planner returns.
@@ -155,19 +169,18 @@ def portfolio_start(problem: Problem, prep: Prepared, params: SolveParams, greed
         result.runs.append((name, last, None if checked is None else ()))
         if checked is not None and better(problem, checked.metrics, result.plan.metrics):
             result.plan, result.seeded_by = checked, name
-    now = time.perf_counter()
-    # Repair and reinsertion: each up to twice the greedy planner's time,
-    # within half the limit.
-    until = min(max(half, now + 0.2), now + max(0.5, 2.0 * greedy.solve_seconds))
-    fixed = _checked(problem, repair(problem, result.plan, prep, deadline=until))
-    result.runs.append(("repair", time.perf_counter() - now, None if fixed is None else ()))
-    if fixed is not None and better(problem, fixed.metrics, result.plan.metrics):
-        result.plan, result.seeded_by = fixed, result.seeded_by + "+repair"
-    now = time.perf_counter()
-    until = min(max(half, now + 0.2), now + max(0.5, 2.0 * greedy.solve_seconds))
-    cheaper = _checked(problem, reinsert(problem, result.plan, prep, deadline=until))
-    result.runs.append(("reinsert", time.perf_counter() - now, None if cheaper is None else ()))
-    if cheaper is not None and better(problem, cheaper.metrics, result.plan.metrics):
-        result.plan, result.seeded_by = cheaper, result.seeded_by + "+reinsert"
+        if checked is not None and name in FAST_MEMBERS and better(
+                problem, checked.metrics, fast[0].metrics):
+            fast = (checked, name)
+    # Repair and reinsertion of the best fast plan (what the greedy planner
+    # returns: the same work, so the exact search never starts below it) and
+    # of the overall best if that is another plan; the better result wins.
+    starts = [fast] + ([(result.plan, result.seeded_by)]
+                       if result.seeded_by != fast[1] else [])
+    result.plan, result.seeded_by = fast
+    for plan, name in starts:
+        plan, name = _improve(problem, prep, plan, name, half, result)
+        if better(problem, plan.metrics, result.plan.metrics):
+            result.plan, result.seeded_by = plan, name
     log.info("portfolio: seeded by %s (%s)", result.seeded_by, result.table())
     return result

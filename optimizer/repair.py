@@ -33,6 +33,8 @@ from .problem import Problem
 
 #: Most placed jobs taken out for one insertion.
 MAX_BLOCKERS = 12
+#: Unplaced jobs tried (the most valuable first): a fixed amount of work.
+MAX_JOBS = 200
 #: Ejections tried per unplaced job.
 MAX_TRIES = 8
 
@@ -111,6 +113,7 @@ def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
     todo = [j for j in reasons if j not in p.static_reasons
             and (p.value[j] > 0 or p.required[j])]
     todo.sort(key=lambda j: (not p.required[j], -p.priority[j], -p.value[j], j))
+    todo = todo[:MAX_JOBS]
     rng = np.random.default_rng(0)
     changed = False
     for j in todo:
