@@ -124,6 +124,7 @@ def run_task(task: Task) -> dict[str, Any]:
         m = plan.metrics
         row.update(
             status=str(plan.status), plan_solver=plan.solver, fallback=plan.fallback,
+            seeded_by=plan.seeded_by,
             placed_value_by_priority=m["placed_value_by_priority"],
             placed_value=m["placed_value"], placed_jobs=m["placed_jobs"],
             unplaced_jobs=m["unplaced_jobs"], required_placed=m["required_placed"],

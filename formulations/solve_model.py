@@ -28,6 +28,7 @@ from optimizer.problem import Problem
 from optimizer.solve import SolverInfo, register_solver
 from optimizer.validate import better, compute_metrics, is_valid, validate
 
+from .alns import alns
 from .backends import cpsat as cpsat_backend
 from .budget import affordable
 from .claims import trivial_bound
@@ -168,15 +169,19 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     worker = start_bound_worker(problem, prep, params, greedy, deadline, lns=not exact)
     if not exact:
         # Too large for memory, or to build within the time limit.
-        return worker.finish(_lns(problem, prep, params, greedy, deadline, backend_cls, solver,
-                                  size_of))
+        searched = alns(problem, prep, params, greedy, deadline, backend_cls, solver)[0]
+        return worker.finish(with_trivial_bound(problem, prep, searched))
+    # Medium models rarely prove: keep a share of the time for ALNS after the stages.
+    stage_deadline = deadline - (ALNS_SHARE * params.time_limit
+                                 if size > LIGHT_PRESOLVE_TERMS else 0.0)
     m = _new_backend(backend_cls, params, params.seed, params.log, size)
     x = build(m, scope)
     stages = make_stages(problem, scope, x)
     worker.watch(stages)
     fill = refiller(scope, x, start, nodes)
-    values = run_stages(m, stages, x, hint_values(scope, x, start, nodes), params, deadline,
-                        scope, fill)
+    seed_hint = hint_values(scope, x, start, nodes)
+    values = run_stages(m, stages, x, seed_hint, params, stage_deadline, scope, fill,
+                        known=[seed_hint])
     if problem.objective.mode != "weighted" and any(st.err for st in stages if st.tier is not None):
         # Rounded tier values can hide a job (value 1e-6 next to 1e12): in
         # lexicographic mode placing any more job that fits is better.
@@ -188,6 +193,9 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
                                       adjust=lambda b: with_fixed_part(problem, prep, b, x.moved))
     stage_info = "; ".join(f"{st.name}: {st.status} {st.seconds:.2f}s" for st in stages)
     log.info("%s stages: %s", solver, stage_info)
+    if status != SolveStatus.OPTIMAL and deadline - time.perf_counter() > 1.0:
+        plan = alns(problem, prep, params, plan, deadline, backend_cls, solver)[0]
+        gap = gap_of(problem, plan.metrics, bound)
     return worker.finish(plan.replace(status=status, bound=bound, gap=gap))
 
 
@@ -295,6 +303,10 @@ def lns_half_width(prep: Prepared) -> int | None:
     None (no window) on short ones, where every start is cheap."""
     return None if prep.H <= 48 else max(6, prep.H // 12)
 
+
+#: Share of the time limit kept for ALNS after the full-model stages
+#: (models above ``LIGHT_PRESOLVE_TERMS``; smaller ones pass on unused time).
+ALNS_SHARE = 0.1
 
 #: Longest solve of one neighbourhood (all its stages), seconds.
 LNS_STEP_S = 5.0

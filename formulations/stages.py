@@ -199,8 +199,8 @@ def _cost_upper_bound(scope: Scope, x: Variables, costs: list[tuple[Any, float]]
 
 def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
                params: SolveParams, deadline: float, scope: Scope | None = None,
-               refill: Callable[[dict[Any, int]], dict[Any, int]] | None = None
-               ) -> dict[Any, int]:
+               refill: Callable[[dict[Any, int]], dict[Any, int]] | None = None,
+               known: list[dict[Any, int]] | None = None) -> dict[Any, int]:
     """Solve ``stages`` in order; returns the final values of every variable.
 
     The returned values are the best solution found; when a stage finds
@@ -208,10 +208,31 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
     objective is fixed at that solution's value. With ``scope``, a stage's
     ``drop`` jobs are left out of it (module docstring) and ``refill`` (if
     given) completes its solution before it hints the next stage.
+
+    ``known``: complete assignments of other valid plans (the portfolio
+    start). Each stage starts from the best of the current solution and
+    the known plans that meet every earlier stage's fixed value, and keeps
+    that start if the stage's own solution is worse on its objective (so a
+    stage that times out never hands an expensive or emptier plan on).
     """
     current = dict(hint)
     all_vars = x.all_vars()
     prog = progress.current()
+    fixed: list[tuple[list[tuple[Any, int]], str, int]] = []  # earlier stages' rows
+
+    def val(h: dict[Any, int], terms: list[tuple[Any, int]]) -> int:
+        return sum(c * h.get(v, 0) for v, c in terms)
+
+    def meets(h: dict[Any, int]) -> bool:
+        return all(val(h, t) >= a if s == "max" else val(h, t) <= a for t, s, a in fixed)
+
+    def best_start(st: Stage, cur: dict[Any, int]) -> dict[Any, int]:
+        sign = 1 if st.sense == "max" else -1
+        for h in known or ():
+            if sign * val(h, st.terms) > sign * val(cur, st.terms) and meets(h):
+                cur = h
+        return cur
+
     for i, st in enumerate(stages):
         left = deadline - time.perf_counter()
         if left <= 0.02 or (prog is not None and prog.stopped):
@@ -220,6 +241,7 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
             prog.begin_stage(prog.prefix + st.name, st.sense, st.scale)
         limit = left if i == len(stages) - 1 else left * params.tier_share
         expr = m.wsum(st.terms)
+        current = best_start(st, current)
         hinted = sum(c * current.get(v, 0) for v, c in st.terms)
         if st.sense == "max" and hinted >= sum(c for _, c in st.terms if c > 0):
             # The hint already places every job that counts here: optimal
@@ -248,7 +270,11 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
             st.bound = float(m.best_bound()) / st.scale
             if drop and refill is not None and i < len(stages) - 1:
                 solved = refill(solved)
-            current = solved
+            sign = 1 if st.sense == "max" else -1
+            if sign * val(solved, st.terms) >= sign * hinted:
+                current = solved
+            else:  # worse than its start (e.g. stopped early): keep the start
+                achieved = hinted
         else:
             achieved = sum(c * current.get(v, 0) for v, c in st.terms)
             st.bound = None
@@ -256,6 +282,7 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
         if prog is not None:
             prog.end_stage(prog.prefix + st.name, st.status, st.value, st.bound)
         if i < len(stages) - 1 and st.terms:
+            fixed.append((st.terms, st.sense, achieved))
             if st.sense == "max":
                 m.add(expr >= achieved)
             else:

@@ -76,6 +76,8 @@ class Plan:
     interrupted: bool = False
     #: Relative gap per bounded entry, same keys as ``bound`` (PLAN.md, extension).
     gaps: dict[str, Any] | None = None
+    #: The portfolio member whose plan seeded the search (``None``: no portfolio ran).
+    seeded_by: str | None = None
 
     def replace(self, **changes: Any) -> Plan:
         """A copy with some fields changed."""
@@ -95,6 +97,7 @@ class Plan:
             "gap": self.gap,
             "gaps": self.gaps,
             "solve_seconds": round(self.solve_seconds, 3),
+            "seeded_by": self.seeded_by,
         }
         if self.interrupted:
             out["interrupted"] = True
@@ -139,6 +142,7 @@ class Plan:
             solve_seconds=raw.solve_seconds,
             interrupted=raw.interrupted,
             gaps=raw.gaps,
+            seeded_by=raw.seeded_by,
         )
 
     # -- convenience -----------------------------------------------------
@@ -237,6 +241,7 @@ class _PlanIn(BaseModel):
     gaps: dict[str, Any] | None = None
     solve_seconds: float = 0.0
     interrupted: Annotated[bool, Strict()] = False
+    seeded_by: str | None = None
 
     def model_post_init(self, __context: Any) -> None:
         if self.status not in {s.value for s in SolveStatus}:

@@ -176,6 +176,20 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         problem, prep, t0 + max(GREEDY_SHARE * params.time_limit, GREEDY_MIN_S))
     prog.emit("greedy", "end", greedy_plan.metrics.get("cost"), None,
               metrics=greedy_plan.metrics, status=str(greedy_plan.status))
+    if info.fn is None or (info.kind == "exact" and info.available()):
+        # The portfolio start (optimizer/portfolio.py): the best of the cheap
+        # planners seeds the search and is the fallback; greedy runs the fast part.
+        from .portfolio import FAST_MEMBERS, portfolio_start
+
+        fast = info.fn is None
+        port = portfolio_start(problem, prep, params, greedy_plan, deadline,
+                               members=FAST_MEMBERS if fast else None,
+                               share=0.5 if fast else None)
+        greedy_plan = port.plan.replace(seeded_by=port.seeded_by, solver="greedy")
+        prog.emit("portfolio", "end", greedy_plan.metrics.get("cost"), None,
+                  metrics=greedy_plan.metrics, status=str(greedy_plan.status))
+        if fast:
+            return finish(greedy_plan)
     if info.fn is None:
         return finish(greedy_plan)
     if not info.available():
@@ -227,7 +241,7 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         # Explaining re-tries every unplaced job: past the time limit the
         # planner's own reasons stand.
         plan = explain_unplaced(problem, plan, prep)
-    return finish(plan)
+    return finish(plan.replace(seeded_by=greedy_plan.seeded_by))
 
 
 #: Seconds ``solve`` waits for a stopped planner before returning the greedy

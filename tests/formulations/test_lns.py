@@ -99,7 +99,7 @@ def test_neighbourhoods_are_halved_until_they_fit(monkeypatch):
     or only two jobs are left."""
     import dataclasses
 
-    import formulations.solve_model as sm
+    import formulations.alns as sm
 
     built = []
     original = sm.neighbourhood_scope
@@ -126,11 +126,11 @@ def test_windowed_neighbourhoods_stay_valid_and_never_worse(seed):
     """Long horizons get time-windowed neighbourhoods over a pool of nodes;
     forced on here (a window of +-1 slot on any horizon) on random problems:
     every plan validates and is at least as good as greedy's."""
-    import formulations.solve_model as sm
+    import formulations.alns as sm
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sm, "lns_half_width", lambda prep: 1)
-        mp.setattr(sm, "LNS_EXTRA_NODES", 1)
+        mp.setattr(sm, "half_width", lambda prep: 1)
+        mp.setattr(sm, "POOL_EXTRA", 1)
         p = random_problem(seed, max_replicas=4, max_slots=10)
         greedy = solve(p, solver="greedy")
         plan = solve(p, solver="cpsat", params=LNS)

@@ -31,7 +31,7 @@ def test_to_dict_has_plan_md_keys_in_order():
     """to_dict gives PLAN.md's keys, in its order, with plain JSON values."""
     data = _plan().to_dict()
     assert list(data) == ["problem", "status", "solver", "fallback", "assignments", "unplaced",
-                          "metrics", "bound", "gap", "gaps", "solve_seconds"]
+                          "metrics", "bound", "gap", "gaps", "solve_seconds", "seeded_by"]
     assert data["status"] == "feasible"
     assert data["assignments"][0] == {"job": "a", "start": 0, "end": 2, "nodes": ["n#0", "n#1"]}
     assert data["unplaced"] == [{"job": "c", "reason": "no eligible node has gpu >= 16"}]
