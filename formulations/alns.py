@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from optimizer import progress
 from optimizer.params import SolveParams
 from optimizer.plan import Plan
 from optimizer.prepared import Prepared
@@ -235,7 +236,12 @@ class Alns:
             if terms is not None:
                 m.maximize(m.wsum(terms))
                 m.hint(hint)
+                prog = progress.current()
+                if prog is not None:
+                    prog.begin_stage(f"LNS {kind}", "max", 1.0)
                 status = m.solve(limit)
+                if prog is not None:
+                    prog.end_stage(f"LNS {kind}", status, None, None)
                 if status in ("optimal", "feasible"):
                     values = {v: m.value(v) for v in x.all_vars()}
                     proven = status == "optimal"
@@ -254,6 +260,9 @@ class Alns:
                 if is_valid(probe, validate(self.problem, plan)):
                     self.start, self.nodes, self.metrics = st, nd, plan.metrics
                     improved = True
+                    prog = progress.current()
+                    if prog is not None:
+                        prog.improved(plan)  # reported; returned if stopped while busy
                 else:  # pragma: no cover - a model bug; keep the last valid plan
                     log.error("ALNS round %d (%s) produced an invalid plan; discarded",
                               self.round, kind)
@@ -276,11 +285,19 @@ class Alns:
         from .solve_model import to_plan
 
         t0 = time.perf_counter()
+        prog = progress.current()
+        if prog is not None:
+            prog.prefix = "LNS "  # stage names of the rounds
         # A round cannot be interrupted while its model is built: start one
         # only while an average round still fits.
-        while deadline - time.perf_counter() > max(0.3, (time.perf_counter() - t0)
-                                                   / max(1, self.round)):
-            self.step(deadline)
+        try:
+            while (not progress.stopped()
+                   and deadline - time.perf_counter() > max(0.3, (time.perf_counter() - t0)
+                                                            / max(1, self.round))):
+                self.step(deadline)
+        finally:
+            if prog is not None:
+                prog.prefix = ""
         log.info("%s ALNS: %d rounds; %s", self.solver, self.round, self.stats.table())
         return to_plan(self.problem, self.prep, self.start, self.nodes, self.solver,
                        "not placed by the optimizer")

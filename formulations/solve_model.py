@@ -193,9 +193,12 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
                                       adjust=lambda b: with_fixed_part(problem, prep, b, x.moved))
     stage_info = "; ".join(f"{st.name}: {st.status} {st.seconds:.2f}s" for st in stages)
     log.info("%s stages: %s", solver, stage_info)
-    if status != SolveStatus.OPTIMAL and deadline - time.perf_counter() > 1.0:
+    if (status != SolveStatus.OPTIMAL and not progress.stopped()
+            and deadline - time.perf_counter() > 1.0):
         plan = alns(problem, prep, params, plan, deadline, backend_cls, solver)[0]
         gap = gap_of(problem, plan.metrics, bound)
+        if gap == 0.0:  # at the bound, yet unproven: the rounding's share (honest_claim)
+            gap = rounding_gap(stages)
     return worker.finish(plan.replace(status=status, bound=bound, gap=gap))
 
 
@@ -221,11 +224,15 @@ def honest_claim(problem: Problem, stages: list[Any], metrics: dict[str, Any], i
     if proven:
         return SolveStatus.OPTIMAL, bound, 0.0
     if gap == 0.0:
-        # Within float resolution of the bound, yet not proven: say how far
-        # the rounding could hide a better plan.
-        gap = max((st.err / max(1.0, abs(st.value or 0.0)) for st in stages if st.err),
-                  default=None)
+        gap = rounding_gap(stages)
     return SolveStatus.FEASIBLE, bound, gap
+
+
+def rounding_gap(stages: list[Any]) -> float | None:
+    """The gap of a plan within float resolution of its bound, yet not
+    proven: how far the integer rounding could hide a better plan."""
+    return max((st.err / max(1.0, abs(st.value or 0.0)) for st in stages if st.err),
+               default=0.0)
 
 
 #: Least time left (s) for which an exact model is worth scoping at all.

@@ -182,6 +182,7 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         from .portfolio import FAST_MEMBERS, portfolio_start
 
         fast = info.fn is None
+        prog.emit("portfolio", "start")
         port = portfolio_start(problem, prep, params, greedy_plan, deadline,
                                members=FAST_MEMBERS if fast else None,
                                share=0.5 if fast else None)

