@@ -157,6 +157,12 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     scope = full_scope(prep)
     size = size_of(scope)
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
+    if size > params.max_model_terms or params.parts >= 2:
+        from optimizer.decompose import choose_parts, plan_decomposed
+
+        k = choose_parts(size, params.max_model_terms, len(scope.jobs), params.parts)
+        if k >= 2:
+            return plan_decomposed(problem, prep, params, greedy, deadline, k, backend_cls, solver)
     if size > params.max_model_terms:
         return _lns(problem, prep, params, greedy, deadline, backend_cls, solver, size_of)
     m = _new_backend(backend_cls, params, params.seed, params.log, size)

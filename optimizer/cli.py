@@ -19,6 +19,7 @@ their own exit code by raising ``typer.Exit(code)``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
@@ -220,6 +221,18 @@ def solve_cmd(
         typer.Option("--bound", help="'lp': when the plan has no proof, attach the LP-relaxation "
                                      "bound (up to --time-limit more seconds)."),
     ] = None,
+    parts: Annotated[
+        int | None,
+        typer.Option("--parts", help="cpsat: solve in K parts (POP decomposition); "
+                                     "default: chosen from the model size, 1: off."),
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="Where parts run: local (default) or ray.")
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Ray cluster to join (default: start a local Ray)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
     debug: DebugOption = False,
 ) -> None:
@@ -232,7 +245,8 @@ def solve_cmd(
         errors += e.errors
     try:
         base = SolveParams.from_file(params) if params is not None else SolveParams()
-        overrides = {"time_limit": time_limit, "seed": seed, "workers": workers}
+        overrides = {"time_limit": time_limit, "seed": seed, "workers": workers,
+                     "parts": parts, "engine": engine, "ray_address": ray_address}
         solve_params = SolveParams(
             **{**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
         ).checked()
@@ -242,6 +256,8 @@ def solve_cmd(
     if solver not in known:
         errors.append(f"--solver: unknown solver {solver!r} (known: {', '.join(known)})")
     out_path = out if out is not None else Path.cwd() / f"{problem.stem}.plan.json"
+    if engine == "ray" and importlib.util.find_spec("ray") is None:
+        errors.append("--engine ray: Ray is not installed (pip install 'allocopt[ray]')")
     if bound not in (None, "lp"):
         errors.append(f"--bound: unknown bound {bound!r} (known: lp)")
     if out_path.is_dir():

@@ -42,6 +42,14 @@ class SolveParams:
         so this keeps each round short next to the time limit.
     symmetry
         Break symmetry between identical nodes (``count`` copies).
+    parts
+        Parts of the POP-style decomposition (:mod:`optimizer.decompose`)
+        for ``cpsat``: 0 (default) chooses from the model size estimate (one
+        part, i.e. no decomposition, while it fits ``max_model_terms``), 1
+        turns it off, K >= 2 forces K parts.
+    engine, ray_address
+        Where the parts run: ``local`` (process pool) or ``ray``; the Ray
+        cluster to join (empty: start a local Ray).
     log
         Print the solver's search log.
     """
@@ -54,6 +62,9 @@ class SolveParams:
     lns_jobs: int = 120
     lns_max_terms: int = 100_000
     symmetry: bool = True
+    parts: int = 0
+    engine: str = "local"
+    ray_address: str = ""
     log: bool = False
     #: Raw CP-SAT parameters (``[cpsat]`` table of the TOML file), as
     #: ``(name, value)`` pairs, e.g. ``(("linearization_level", 2),)``.
@@ -100,6 +111,10 @@ class SolveParams:
             errors.append(f"tier_share must be in (0, 1], got {self.tier_share}")
         if self.lns_jobs < 1:
             errors.append(f"lns_jobs must be >= 1, got {self.lns_jobs}")
+        if self.parts < 0:
+            errors.append(f"parts must be >= 0 (0: automatic), got {self.parts}")
+        if self.engine not in ("local", "ray"):
+            errors.append(f"engine must be 'local' or 'ray', got {self.engine!r}")
         if self.lns_max_terms < 1:
             errors.append(f"lns_max_terms must be >= 1, got {self.lns_max_terms}")
         if errors:
