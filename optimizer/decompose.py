@@ -139,7 +139,8 @@ def partition(prep: Prepared, k: int) -> list[Part]:
 
 def sub_problem(problem: Problem, prep: Prepared, part: Part, index: int
                 ) -> dict[str, Any] | None:
-    """The part as problem data (None if it has no jobs); fills ``part.names``."""
+    """The part as problem data (None if it has no jobs or no nodes); fills
+    ``part.names``."""
     if not part.jobs:
         return None
     data = problem.to_dict()
@@ -153,6 +154,8 @@ def sub_problem(problem: Problem, prep: Prepared, part: Part, index: int
         for i, name in enumerate(local):
             part.names[name] = prep.node_names[first + i]
         nodes.append({**rec, "count": cnt})
+    if not nodes:  # a part too small for any node: its jobs are leftovers
+        return None
     regions = []
     for g, rec in enumerate(data["regions"]):
         rec = dict(rec)
