@@ -60,3 +60,16 @@ def test_same_parts_on_local_and_ray(local_ray):
         out[engine] = sorted(placements)
     assert out["local"] == out["ray"]
     assert out["local"]
+
+
+def test_bench_rows_on_ray_resume(local_ray, tmp_path):
+    from benchmarks.run import read_rows, run_bench
+
+    out = tmp_path / "rows.jsonl"
+    run_bench("gen:small", ["greedy"], time_limit=5, seeds=[4], out=out, progress=False,
+              engine="ray")
+    rows = read_rows(out)
+    assert [(r["instance"], r["solver"], r["valid"]) for r in rows] == [("small-s4", "greedy", True)]
+    run_bench("gen:small", ["greedy"], time_limit=5, seeds=[4], out=out, progress=False,
+              engine="ray")
+    assert len(read_rows(out)) == 1  # resumed: nothing left to run
