@@ -457,16 +457,23 @@ class Scheduler:
     def _best_single_all(self, j: int, classes: np.ndarray, starts: np.ndarray, score: Score,
                          stats: dict[str, int]) -> tuple[int, tuple[int, ...]] | None:
         """Best option over every class (scores that are not costs), in
-        batches of about :data:`BATCH_NODES` candidate nodes."""
+        batches of about :data:`BATCH_NODES` candidate nodes, in class order;
+        classes and starts where nothing can fit (:meth:`class_bounds`) are
+        skipped."""
+        _, pair, ok_act, ok_fresh = self.class_bounds(j, classes, starts, stats)
+        room = np.isfinite(pair)
+        live = np.flatnonzero(room.any(axis=1))
         best: tuple[float, int, int] | None = None  # (score, start, node)
         i = 0
-        while i < len(classes):
+        while i < len(live):
             batch, size = [], 0
-            while i < len(classes) and (not batch or size < BATCH_NODES):
-                batch.append(int(classes[i]))
-                size += int(self.class_active[classes[i]]) + 1
+            while i < len(live) and (not batch or size < BATCH_NODES):
+                batch.append(int(live[i]))
+                size += int(self.class_active[classes[live[i]]]) + 1
                 i += 1
-            opts = self.options(j, np.array(batch), starts, 1, stats)
+            keep = room[batch].any(axis=0)
+            opts = self.options(j, classes[batch], starts[keep], 1, stats,
+                                (ok_act[batch][:, keep], ok_fresh[batch][:, keep]))
             if opts is None:
                 continue
             sc = np.where(opts.ok, score(opts, self, j), np.inf)
