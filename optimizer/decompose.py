@@ -45,6 +45,7 @@ import networkx as nx
 import numpy as np
 
 from .engines import make_engine
+from .greedy import Scheduler
 from .params import SolveParams
 from .plan import Plan
 from .prepared import Prepared
@@ -55,7 +56,9 @@ log = logging.getLogger(__name__)
 #: Most parts chosen automatically.
 MAX_AUTO_PARTS = 16
 #: Share of the time limit the parts may use (the rest: merge, leftovers, LNS).
-PART_SHARE = 0.6
+PART_SHARE = 0.5
+#: Seconds a part's task needs besides its solve (starting a worker, parsing).
+PART_OVERHEAD_S = 3.0
 
 #: What the last :func:`plan_decomposed` in this process did: one record per
 #: part (seconds, status, jobs, placed value), the merged plan's metrics
@@ -216,46 +219,105 @@ def solve_parts(problem: Problem, prep: Prepared, parts: list[Part], params: Sol
     return placements, info
 
 
+def fits(sched: Scheduler, j: int, start: int, nodes: tuple[int, ...]) -> bool:
+    """Whether job ``j`` can still go at ``start`` on ``nodes`` in ``sched``
+    (capacity, maintenance, precedence, power caps, energy budgets; the
+    placement's own replication rules were checked by the part's solve)."""
+    p = sched.prep
+    d = int(p.duration[j])
+    if any(sched.start[q] < 0 or sched.start[q] + p.duration[q] > start for q in p.preds[j]):
+        return False
+    ns = np.array(nodes, dtype=int)
+    if (sched.free[ns, start:start + d] < p.demand[j] - 1e-9).any():
+        return False
+    cls = p.node_class[ns]
+    if (p.class_blocked[cls, start + d] - p.class_blocked[cls, start]).any():
+        return False
+    P = p.class_power(j)[cls]
+    fresh = ~sched.active[ns]
+    for g in np.unique(p.node_region[ns]):
+        m = p.node_region[ns] == g
+        idle = float((p.idle_kw[ns][m] * fresh[m]).sum())
+        dyn = float(P[m].sum())
+        if p.pue[g] * (dyn + idle) > sched.head[g, start:start + d].min() + 1e-9:
+            return False
+        if idle > 0 and p.pue[g] * idle > sched.head[g].min() + 1e-9:
+            return False
+        energy = p.pue[g] * (dyn * d + idle * p.H) * p.slot_hours
+        if energy > sched.budget_left[g] + 1e-9:
+            return False
+    return True
+
+
+def merge(prep: Prepared, placements: list[tuple[int, int, tuple[int, ...]]]) -> Scheduler:
+    """The parts' placements merged tier by tier, highest (effective) tier
+    first: a tier's placements from the parts, then its jobs no part placed,
+    greedily in the capacity still free (so a higher tier's leftover goes
+    before a lower tier's placement). A placement a leftover has taken the
+    room of is retried greedily."""
+    from .greedy import Scheduler, effective_value, job_order
+
+    p = prep
+    ereq = p.required.copy()
+    etier = p.priority.copy()
+    for j in reversed(p.topo_order):
+        for q in p.succs[j]:
+            ereq[j] |= ereq[q]
+            etier[j] = max(etier[j], etier[q])
+    level = np.where(ereq, np.iinfo(np.int64).max, etier)
+    by_job = {j: (s, ns) for j, s, ns in placements}
+    order = job_order(p)
+    ev = effective_value(p)
+    sched = Scheduler(p)
+    for lv in sorted(set(level.tolist()), reverse=True):
+        mine = [j for j in order if level[j] == lv]
+        for j in mine:  # the parts' placements (a topological order)
+            if j in by_job and fits(sched, j, *by_job[j]):
+                sched.place(j, *by_job[j])
+        for j in mine:  # then what no part placed, or that lost its room
+            if sched.start[j] >= 0 or j in p.static_reasons:
+                continue
+            if not (p.required[j] or ev[j] > 0):
+                continue
+            got = sched.try_job(j)
+            if not isinstance(got, str):
+                sched.place(j, *got)
+    return sched
+
+
 def plan_decomposed(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
                     deadline: float, k: int, backend_cls: Any, solver: str) -> Plan:
     """Solve in ``k`` parts, merge, fill leftovers greedily, then LNS."""
     from formulations.solve_model import _lns, plan_arrays, to_plan
 
-    from .greedy import effective_value, job_order, schedule_of
     from .validate import better, compute_metrics, is_valid, validate
 
     t0 = time.perf_counter()
     parts = partition(prep, k)
     left = deadline - t0
     rounds = math.ceil(sum(1 for pt in parts if pt.jobs) / max(1, min(params.workers, k)))
-    part_limit = max(1.0, PART_SHARE * left / max(1, rounds))
+    part_limit = max(1.0, PART_SHARE * left / max(1, rounds) - PART_OVERHEAD_S)
     placements, info = solve_parts(problem, prep, parts, params, part_limit, solver)
-    sched = schedule_of(prep, placements)
-    ev = effective_value(prep)
-    for j in job_order(prep):
-        if sched.start[j] >= 0 or j in prep.static_reasons:
-            continue
-        if not (prep.required[j] or ev[j] > 0):
-            continue
-        got = sched.try_job(j)
-        if not isinstance(got, str):
-            sched.place(j, *got)
+    sched = merge(prep, placements)
     start = sched.start.copy()
     nodes = {j: tuple(ns) for j, ns in sched.nodes.items()}
     merged = to_plan(problem, prep, start, nodes, solver, "not placed by the optimizer")
+    merged_metrics = merged.metrics
     if not is_valid(merged, validate(problem, merged)):  # pragma: no cover - a merge bug
         log.error("decomposition: merged plan invalid; continuing from the greedy plan")
         merged = greedy
     elif better(problem, greedy.metrics, merged.metrics):
         merged = greedy
+    merge_seconds = time.perf_counter() - t0
     log.info("decomposition: %d parts in %.1fs (%s); merged placed value %.6g",
              len(info), time.perf_counter() - t0,
-             ", ".join(f"{r['seconds']:.1f}s" for r in info), merged.metrics["placed_value"])
+             ", ".join(f"{r['seconds']:.1f}s" for r in info), merged_metrics["placed_value"])
     plan = merged
     if deadline - time.perf_counter() > 1.0:
         plan = _lns(problem, prep, params, merged, deadline, backend_cls, solver)
         plan = plan.replace(metrics=compute_metrics(problem, plan.assignments))
     start, nodes = plan_arrays(prep, plan)
     LAST_RUN.clear()
-    LAST_RUN.update(parts=info, merged=merged.metrics, k=k, part_limit=part_limit)
+    LAST_RUN.update(parts=info, merged=merged_metrics, k=k, part_limit=part_limit,
+                    merge_seconds=merge_seconds)
     return to_plan(problem, prep, start, nodes, solver, "not placed by the optimizer")
