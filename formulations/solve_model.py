@@ -160,7 +160,8 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     if size > params.max_model_terms or params.parts >= 2:
         from optimizer.decompose import choose_parts, plan_decomposed
 
-        k = choose_parts(size, params.max_model_terms, len(scope.jobs), params.parts)
+        k = choose_parts(size, params.max_model_terms, len(scope.jobs), params.parts,
+                         params.workers, deadline - time.perf_counter())
         if k >= 2:
             return plan_decomposed(problem, prep, params, greedy, deadline, k, backend_cls, solver)
     if size > params.max_model_terms:

@@ -59,6 +59,12 @@ MAX_AUTO_PARTS = 16
 PART_SHARE = 0.5
 #: Seconds a part's task needs besides its solve (starting a worker, parsing).
 PART_OVERHEAD_S = 3.0
+#: Seconds a part should get at least when k is chosen automatically.
+MIN_PART_SECONDS = 15.0
+#: Model terms a part's full model may have per second of its time limit
+#: (building a model cannot be interrupted: ~400k terms take ~15 s on 2 cores);
+#: a bigger part is improved by neighbourhoods of its greedy plan instead.
+TERMS_PER_SECOND = 15_000
 
 #: What the last :func:`plan_decomposed` in this process did: one record per
 #: part (seconds, status, jobs, placed value), the merged plan's metrics
@@ -77,16 +83,21 @@ class Part:
     names: dict[str, str] = field(default_factory=dict)  # local node name -> global
 
 
-def choose_parts(size: int, max_terms: int, jobs: int, requested: int = 0) -> int:
+def choose_parts(size: int, max_terms: int, jobs: int, requested: int = 0,
+                 workers: int = 1, time_limit: float = math.inf) -> int:
     """Parts for a model of ``size`` estimated terms: ``requested`` if > 0,
     else one while the model fits ``max_terms``, else enough parts for each
-    to fit (at most :data:`MAX_AUTO_PARTS`, and at least 50 jobs a part)."""
+    to fit, at most :data:`MAX_AUTO_PARTS`, at least 50 jobs a part, and few
+    enough that every part gets :data:`MIN_PART_SECONDS` of one of the
+    ``workers`` within ``time_limit`` (at least 2)."""
     if requested > 0:
         return max(1, min(requested, max(1, jobs)))
     if size <= max_terms:
         return 1
     k = math.ceil(size / max_terms)
-    return max(1, min(k, MAX_AUTO_PARTS, max(1, jobs // 50)))
+    by_time = max(2, int(max(1, workers) * PART_SHARE * time_limit // MIN_PART_SECONDS)) \
+        if math.isfinite(time_limit) else MAX_AUTO_PARTS
+    return max(1, min(k, MAX_AUTO_PARTS, max(1, jobs // 50), by_time))
 
 
 def job_units(prep: Prepared) -> list[list[int]]:
@@ -200,7 +211,9 @@ def solve_parts(problem: Problem, prep: Prepared, parts: list[Part], params: Sol
         data = sub_problem(problem, prep, part, i)
         if data is None:
             continue
-        sub = replace(params, time_limit=time_limit, seed=params.seed + i, workers=1, parts=1)
+        terms = min(params.max_model_terms, int(TERMS_PER_SECOND * time_limit))
+        sub = replace(params, time_limit=time_limit, seed=params.seed + i, workers=1, parts=1,
+                      max_model_terms=max(1, terms))
         tasks.append({"problem": data, "params": dict(sub.__dict__), "solver": solver})
         which.append(i)
     engine = make_engine(params.engine, params.workers, params.ray_address or None)

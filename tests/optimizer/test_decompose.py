@@ -82,6 +82,10 @@ def test_choose_parts():
     assert choose_parts(10**9, 400_000, 20_000) == 16
     assert choose_parts(10**9, 400_000, 120) == 2  # at least 50 jobs a part
     assert choose_parts(1000, 400_000, 500, requested=4) == 4
+    # Few enough parts for each to get time: 2 workers x 60 s -> at most 4.
+    assert choose_parts(10**9, 400_000, 20_000, workers=2, time_limit=60) == 4
+    assert choose_parts(10**9, 400_000, 20_000, workers=2, time_limit=600) == 16
+    assert choose_parts(10**9, 400_000, 20_000, workers=1, time_limit=5) == 2
 
 
 def test_parts_must_be_non_negative():
