@@ -24,8 +24,7 @@ def run(problem: Any, ks: list[int], time_limit: float, workers: int, engine: st
         lp_limit: float, seed: int = 0) -> list[dict[str, Any]]:
     from formulations.lp_bound import lp_bounds
     from formulations.stages import gap_of
-    from optimizer import SolveParams, solve
-    from optimizer import decompose
+    from optimizer import SolveParams, decompose, solve
     from optimizer.prepared import Prepared
     from optimizer.validate import better, is_valid, validate
 
@@ -77,7 +76,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['k']} | {r['wall']:.0f} | "
             + " | ".join(f"{r['placed_value_by_priority'].get(t, 0):,.0f}" for t in tiers)
-            + f" | {r['placed_value']:,.0f} | {vs} | {r['cost']:,.0f} | {gap} | {merged} | {parts} |")
+            + f" | {r['placed_value']:,.0f} | {vs} | {r['cost']:,.0f} | {gap} | {merged}"
+            + f" | {parts} |")
     return "\n".join(lines)
 
 

@@ -16,6 +16,10 @@ Partition (:func:`partition`):
   the remainder copies of the entries of one region and node type go to the
   parts in turn, so every part has every region and node type wherever
   there are at least ``k`` nodes of it.
+* Pinned jobs: the format has no job fixed to a node yet (running jobs
+  come with the replan work); when it does, such a job must go to the part
+  that holds its node. Jobs restricted by ``regions`` / ``node_types`` need
+  no pinning: every part has every region and type (given >= k nodes).
 * A region's ``power_cap_kw`` and ``energy_budget_kwh`` are shared in
   proportion to the part's full-load power in that region, so the merged
   plan respects the whole region's cap and budget.
@@ -203,7 +207,8 @@ def solve_part(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def solve_parts(problem: Problem, prep: Prepared, parts: list[Part], params: SolveParams,
-                time_limit: float, solver: str = "cpsat") -> tuple[list[tuple[int, int, tuple[int, ...]]], list[dict]]:
+                time_limit: float, solver: str = "cpsat"
+                ) -> tuple[list[tuple[int, int, tuple[int, ...]]], list[dict]]:
     """Solve every part on ``params.engine``; the merged placements (by
     index) and one record per part (seconds, status, jobs, placed value)."""
     tasks, which = [], []

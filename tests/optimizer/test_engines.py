@@ -69,7 +69,8 @@ def test_bench_rows_on_ray_resume(local_ray, tmp_path):
     run_bench("gen:small", ["greedy"], time_limit=5, seeds=[4], out=out, progress=False,
               engine="ray")
     rows = read_rows(out)
-    assert [(r["instance"], r["solver"], r["valid"]) for r in rows] == [("small-s4", "greedy", True)]
+    got = [(r["instance"], r["solver"], r["valid"]) for r in rows]
+    assert got == [("small-s4", "greedy", True)]
     run_bench("gen:small", ["greedy"], time_limit=5, seeds=[4], out=out, progress=False,
               engine="ray")
     assert len(read_rows(out)) == 1  # resumed: nothing left to run
