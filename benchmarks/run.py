@@ -195,6 +195,8 @@ def run_bench(
     progress: bool = True,
     lp_bound: bool = False,
     sample: int | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> Path:
     """Run a suite; returns the JSONL results path (rows appended, resumable).
 
@@ -222,6 +224,11 @@ def run_bench(
         solve (up to ``time_limit`` more seconds, not counted in ``seconds``)
         and record ``lp_bound``, ``lp_gap`` (the plan against it) and
         ``lp_seconds``.
+    engine, ray_address
+        ``local`` (default): a process pool of ``jobs`` processes; ``ray``:
+        one Ray task per row (``workers`` CPUs each) on the cluster at
+        ``ray_address`` or on a local Ray with ``jobs * workers`` CPUs. Rows
+        are appended as they finish either way, so a run resumes.
     """
     seeds = seeds or [0]
     name = suite.replace(":", "-").replace("/", "_").strip("_.")
@@ -241,6 +248,10 @@ def run_bench(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    if engine == "ray":
+        _run_ray(tasks, out, suite, cols, progress, jobs, workers, ray_address)
+        write_csv(out)
+        return out
     with Progress(*cols, disable=not progress, transient=False) as bar, \
             ProcessPoolExecutor(max_workers=max(1, jobs), max_tasks_per_child=1) as pool, \
             out.open("a", encoding="utf-8") as fh:
@@ -259,6 +270,39 @@ def run_bench(
             bar.advance(tid)
     write_csv(out)
     return out
+
+
+def _run_ray(tasks: list[Task], out: Path, suite: str, cols: tuple, progress: bool, jobs: int,
+             workers: int, address: str | None) -> None:
+    """Rows as Ray tasks, each appended to ``out`` as soon as it finishes."""
+    from rich.progress import Progress
+
+    from optimizer.engines import RayEngine
+
+    engine = RayEngine(max(1, jobs) * max(1, workers), address)
+    ray = engine._ray  # noqa: SLF001 - the engine's own Ray module
+    try:
+        remote = ray.remote(num_cpus=max(1, workers), max_retries=0)(run_task)
+        pending = {remote.remote(t): t for t in tasks}
+        with Progress(*cols, disable=not progress, transient=False) as bar, \
+                out.open("a", encoding="utf-8") as fh:
+            tid = bar.add_task(f"{suite}", total=len(tasks))
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    t = pending.pop(ref)
+                    try:
+                        row = ray.get(ref)
+                    except Exception as e:  # the task or its worker died
+                        row = {"suite": t.suite, "instance": t.instance, "solver": t.solver,
+                               "seed": t.seed, "time_limit": t.time_limit, "workers": t.workers,
+                               "status": "error", "error": f"ray task failed: {e}",
+                               "valid": False}
+                    fh.write(json.dumps(row) + "\n")
+                    fh.flush()
+                    bar.advance(tid)
+    finally:
+        engine.close()
 
 
 def _lp_columns(problem: Any, plan: Any, time_limit: float) -> dict[str, Any]:

@@ -165,6 +165,15 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     scope = full_scope(prep)
     size = size_of(scope)
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
+    if params.parts >= 2 or (params.parts == 0 and size > params.max_model_terms
+                             and len(scope.jobs) >= DECOMPOSE_MIN_JOBS):
+        from optimizer.decompose import choose_parts, plan_decomposed
+
+        k = choose_parts(size, params.max_model_terms, len(scope.jobs), params.parts,
+                         params.workers, deadline - time.perf_counter())
+        if k >= 2:
+            return with_trivial_bound(problem, prep, plan_decomposed(
+                problem, prep, params, greedy, deadline, k, backend_cls, solver))
     exact = size <= params.max_model_terms and affordable(size, deadline)
     worker = start_bound_worker(problem, prep, params, greedy, deadline, lns=not exact)
     if not exact:
@@ -200,6 +209,14 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
         if gap == 0.0:  # at the bound, yet unproven: the rounding's share (honest_claim)
             gap = rounding_gap(stages)
     return worker.finish(plan.replace(status=status, bound=bound, gap=gap))
+
+
+#: Free jobs from which an automatic decomposition (``parts = 0``) replaces
+#: the whole-problem neighbourhood search on models too large to build: at
+#: 2,000 jobs (large, 60 s) ALNS from the portfolio start beat every
+#: heuristic while 3 automatic parts did not; at 20,000 jobs (xl, 600 s) 16
+#: parts did (benchmarks/README.md).
+DECOMPOSE_MIN_JOBS = 5000
 
 
 def honest_claim(problem: Problem, stages: list[Any], metrics: dict[str, Any], inexact: bool,

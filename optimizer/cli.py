@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import logging
 import math
@@ -231,6 +232,18 @@ def solve_cmd(
         typer.Option("--bound", help="'lp': when the plan has no proof, attach the LP-relaxation "
                                      "bound (up to --time-limit more seconds)."),
     ] = None,
+    parts: Annotated[
+        int | None,
+        typer.Option("--parts", help="cpsat: solve in K parts (POP decomposition); "
+                                     "default: chosen from the model size, 1: off."),
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="Where parts run: local (default) or ray.")
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Ray cluster to join (default: start a local Ray)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print no progress and no summary.")] = False,
     solver_log: Annotated[bool, typer.Option(
@@ -266,7 +279,8 @@ def solve_cmd(
             errors += [f"--previous: {m}" for m in e.errors]
     try:
         base = SolveParams.from_file(params) if params is not None else SolveParams()
-        overrides = {"time_limit": time_limit, "seed": seed, "workers": workers}
+        overrides = {"time_limit": time_limit, "seed": seed, "workers": workers,
+                     "parts": parts, "engine": engine, "ray_address": ray_address}
         solve_params = SolveParams(
             **{**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
         ).checked()
@@ -278,6 +292,8 @@ def solve_cmd(
     if fmt not in ("json", "csv"):
         errors.append(f"--format: {fmt!r} is not json or csv")
     out_path = out if out is not None else Path.cwd() / f"{problem.stem}.plan.{fmt}"
+    if engine == "ray" and importlib.util.find_spec("ray") is None:
+        errors.append("--engine ray: Ray is not installed (pip install 'allocopt[ray]')")
     if bound not in (None, "lp"):
         errors.append(f"--bound: unknown bound {bound!r} (known: lp)")
     if out_path.is_dir():

@@ -6,6 +6,8 @@ parses arguments and calls the library (``benchmarks`` and ``formulations``).
 
 from __future__ import annotations
 
+import importlib.util
+
 from pathlib import Path
 from typing import Annotated
 
@@ -149,6 +151,10 @@ def bench_cmd(
     lp_bound: Annotated[bool, typer.Option(
         "--lp-bound", help="Also record each plan's gap to the LP-relaxation bound "
                            "(computed after the run, up to --time-limit more seconds).")] = False,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="Where rows run: local (process pool) or ray.")] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="Ray cluster to join (default: start a local Ray).")] = None,
     debug: DebugOption = False,
 ) -> None:
     """Run every (instance, solver, seed) of a suite; resumable; one row per run."""
@@ -169,12 +175,16 @@ def bench_cmd(
         errors.append(f"--jobs must be in 1..64, got {jobs}")
     if sample is not None and sample < 1:
         errors.append(f"--sample must be >= 1, got {sample}")
+    if engine not in ("local", "ray"):
+        errors.append(f"--engine: unknown engine {engine!r} (known: local, ray)")
+    elif engine == "ray" and importlib.util.find_spec("ray") is None:
+        errors.append("--engine ray: Ray is not installed (pip install 'allocopt[ray]')")
     if errors:
         fail(*errors)
     try:
         path = run_bench(suite, names, time_limit=time_limit, seeds=_parse_seeds(seeds),
                          workers=workers, jobs=jobs, out=out, lp_bound=lp_bound,
-                         sample=sample)
+                         sample=sample, engine=engine, ray_address=ray_address)
     except ValueError as e:
         fail(str(e))
     Console(highlight=False).print(f"results: {escape(str(path))}")

@@ -47,6 +47,12 @@ EPS = 1e-9
 CARBON_MODE_WEIGHT = 1e3
 #: Candidate nodes evaluated together in one numpy batch.
 BATCH_NODES = 128
+#: Demand vectors whose per-class fit counts the scheduler keeps up to date,
+#: and the memory they may take.
+FIT_CACHE_KEYS = 64
+#: Candidate nodes per batch when classes are visited cheapest bound first.
+BATCH_NODES_PRUNED = 32
+FIT_CACHE_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -103,6 +109,21 @@ class Scheduler:
         self.free_r = np.ascontiguousarray(
             np.repeat(p.capacity.T[:, :, None], p.H, axis=2))  # (R, N, H)
         self.free = self.free_r.transpose(1, 2, 0)  # (N, H, R) view
+        # Per node class and slot, the most free of each resource on any of
+        # its *active* nodes (-inf: none active): a necessary condition for
+        # an active node of the class to fit a job, checked for all classes
+        # and starts at once before any node is looked at (see
+        # :meth:`class_bounds`).
+        self.cls_free = np.full((p.R, p.C, p.H), -np.inf)
+        # For the most common demand vectors (up to FIT_CACHE_KEYS): per
+        # class and slot, whether no active node of the class has room for
+        # one replica (K, C, H), and its cumulative count along slots
+        # (K, C, H+1); kept up to date by :meth:`place`.
+        self._fit_key: dict[bytes, int] = {}
+        self._fit_cap = int(min(FIT_CACHE_KEYS, FIT_CACHE_BYTES // max(1, 8 * p.C * (p.H + 1))))
+        self._fit_dem = np.zeros((self._fit_cap, p.R))
+        self._fit_count = np.zeros((self._fit_cap, p.C, p.H), dtype=np.int32)
+        self._fit_blocked = np.zeros((self._fit_cap, p.C, p.H + 1), dtype=np.int32)
         self.head = p.power_cap.copy()  # facility kW headroom (G, H)
         self.budget_left = p.energy_budget.copy()
         self.capped = np.isfinite(p.power_cap).any(axis=1)
@@ -137,14 +158,20 @@ class Scheduler:
         p = self.prep
         d = int(p.duration[j])
         P_cls = p.class_power(j)
+        K = len(self._fit_key)
         for n in nodes:
             c = p.node_class[n]
             g = p.class_region[c]
+            woke = not self.active[n]
+            # A newly active node adds room over the whole horizon.
+            a, b = (0, p.H) if woke else (start, start + d)
+            if K and not woke:
+                self._fit_count[:K, c, a:b] -= self._room(n, a, b, K)
             self.free[n, start:start + d] -= p.demand[j]
             self.util[n] += float((p.demand[j] * self._capnorm[n]).sum()) * d
             self.head[g, start:start + d] -= p.pue[g] * P_cls[c]
             energy = p.pue[g] * P_cls[c] * d * p.slot_hours
-            if not self.active[n]:
+            if woke:
                 self.active[n] = True
                 self.class_active[c] += 1
                 for key in [k for k in self._cand_cache if k[0] == c]:
@@ -152,8 +179,19 @@ class Scheduler:
                 self.head[g] -= p.pue[g] * p.class_idle[c]
                 energy += p.pue[g] * p.class_idle[c] * p.H * p.slot_hours
             self.budget_left[g] -= energy
+            lo = p.class_first[c]
+            act = np.flatnonzero(self.active[lo:lo + p.class_count[c]]) + lo
+            self.cls_free[:, c, a:b] = self.free_r[:, act, a:b].max(axis=1)
+            if K:
+                self._fit_count[:K, c, a:b] += self._room(n, a, b, K)
+                np.cumsum(self._fit_count[:K, c] == 0, axis=1, out=self._fit_blocked[:K, c, 1:])
         self.start[j] = start
         self.nodes[j] = tuple(int(n) for n in nodes)
+
+    def _room(self, n: int, a: int, b: int, K: int) -> np.ndarray:
+        """(K, b-a) int: 1 where node ``n`` has room for each cached demand."""
+        dem = self._fit_dem[:K, :, None] - EPS  # (K, R, 1)
+        return ((self.free_r[None, :, n, a:b] >= dem) | (dem <= 0)).all(axis=1).astype(np.int32)
 
     def starts_for(self, j: int) -> np.ndarray:
         """Start slots allowed now: release, deadline, and *placed* predecessors' ends."""
@@ -187,10 +225,16 @@ class Scheduler:
         return self.options(j, np.array([c]), starts, fresh_needed, stats)
 
     def options(self, j: int, classes: np.ndarray, starts: np.ndarray, fresh_needed: int,
-                stats: dict[str, int]) -> Options | None:
+                stats: dict[str, int],
+                class_ok: tuple[np.ndarray, np.ndarray] | None = None) -> Options | None:
         """Feasible options of one replica of ``j`` on the candidates of
         ``classes`` (active nodes plus ``fresh_needed`` idle copies each),
-        evaluated together in one batch."""
+        evaluated together in one batch.
+
+        ``class_ok``: the (classes, starts) masks for active and idle nodes
+        from :meth:`class_bounds` (maintenance, power cap and budget of one
+        replica, already checked there); without them they are checked here.
+        """
         p = self.prep
         parts = [self.candidates(int(c), fresh_needed) for c in classes]
         sizes = [len(n) for n, _ in parts]
@@ -213,7 +257,10 @@ class Scheduler:
         blocked = np.zeros((len(nodes), fit.shape[1] + 1), dtype=np.int32)
         np.cumsum(~fit, axis=1, out=blocked[:, 1:])
         ok = (blocked[:, rel + d] - blocked[:, rel]) == 0
-        ok &= p.window_free(classes, d, starts)[pos]
+        if class_ok is not None:
+            ok &= np.where(fresh[:, None], class_ok[1][pos], class_ok[0][pos])
+        else:
+            ok &= p.window_free(classes, d, starts)[pos]
         if not ok.any():
             stats["capacity"] += 1
             return None
@@ -222,7 +269,9 @@ class Scheduler:
         idle_c = p.class_idle[classes]
         pue_c = p.pue[g_c]
         P, idle, pue = P_c[pos], idle_c[pos], pue_c[pos]
-        if self.capped[g_c].any():
+        if class_ok is not None:
+            pass
+        elif self.capped[g_c].any():
             win_c = np.full((len(classes), len(starts)), np.inf)
             head_min = np.full(len(classes), np.inf)
             for g in np.unique(g_c[self.capped[g_c]]):
@@ -236,7 +285,7 @@ class Scheduler:
                 stats["power"] += 1
                 return None
             ok &= pw_ok
-        if self.budgeted[g_c].any():
+        if class_ok is None and self.budgeted[g_c].any():
             energy = pue * (P * d + idle * p.H * fresh) * p.slot_hours
             b_ok = energy <= self.budget_left[g_c][pos] + 1e-9
             if not (ok & b_ok[:, None]).any():
@@ -265,6 +314,99 @@ class Scheduler:
         act = self.activation_cost[classes]
         return lb + np.where(self.class_active[classes] > 0, np.minimum(act, 0.0), act)
 
+    def class_bounds(self, j: int, classes: np.ndarray, starts: np.ndarray,
+                     stats: dict[str, int] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per class, the cheapest cost of one replica at a start where it
+        *might* fit (``inf``: nowhere), and that lower bound per (class,
+        start) pair (``inf`` where it cannot fit), and the (classes, starts)
+        masks where an active or an idle node of the class might fit.
+
+        A start might fit on class ``c`` if an active node of ``c`` has, in
+        every slot of the window, the most free of each needed resource
+        (:attr:`cls_free`, a necessary condition), or if ``c`` has an idle
+        copy (paying its activation cost); maintenance windows are exact.
+        Regional power caps and energy budgets are checked for one replica.
+        A valid lower bound, much tighter than :meth:`lower_bounds` once
+        nodes fill up. When nothing can fit, ``stats`` counts the
+        constraint that ruled the last options out.
+        """
+        p = self.prep
+        d = int(p.duration[j])
+        s0, s1 = int(starts[0]), int(starts[-1]) + d
+        rel = starts - s0
+        blocked = self._fit_counts(j)
+        if blocked is not None:
+            bk = blocked[classes]
+            ok_act = (bk[:, starts + d] - bk[:, starts]) == 0
+        else:
+            fit = None
+            for r in np.flatnonzero(p.demand[j] > 0):
+                blk = self.cls_free[r][classes, s0:s1] >= p.demand[j, r] - EPS
+                fit = blk if fit is None else fit & blk
+            if fit is None:
+                fit = np.broadcast_to((self.class_active[classes] > 0)[:, None],
+                                      (len(classes), s1 - s0))
+            blocked = np.zeros((len(classes), s1 - s0 + 1), dtype=np.int32)
+            np.cumsum(~fit, axis=1, out=blocked[:, 1:])
+            ok_act = (blocked[:, rel + d] - blocked[:, rel]) == 0
+        maint = p.window_free(classes, d, starts)
+        ok_act &= maint
+        ok_fresh = maint & (self.class_active[classes] < p.class_count[classes])[:, None]
+        g_c = p.class_region[classes]
+        P_c = p.class_power(j)[classes]
+        # Regional power caps and energy budgets hold per class exactly.
+        why = "capacity"
+        if self.budgeted[g_c].any():
+            why = "budget" if (ok_act | ok_fresh).any() else why
+            e_act = p.pue[g_c] * P_c * d * p.slot_hours
+            e_fresh = e_act + p.pue[g_c] * p.class_idle[classes] * p.H * p.slot_hours
+            left = self.budget_left[g_c] + 1e-9
+            ok_act &= (e_act <= left)[:, None]
+            ok_fresh &= (e_fresh <= left)[:, None]
+        if self.capped[g_c].any():
+            why = "power" if (ok_act | ok_fresh).any() else why
+            head = np.full((p.G, len(starts)), np.inf)
+            for g in np.flatnonzero(self.capped):
+                head[g] = sliding_min(self.head[g, s0:s1], d)[rel]
+            kw = p.pue[g_c] * P_c
+            kw_idle = p.pue[g_c] * p.class_idle[classes]
+            hw = head[g_c] + 1e-9
+            ok_act &= kw[:, None] <= hw
+            ok_fresh &= ((kw + kw_idle)[:, None] <= hw) & (
+                kw_idle <= self.head.min(axis=1)[g_c] + 1e-9)[:, None]
+        rate = self.cum_cost[:, starts + d] - self.cum_cost[:, starts]  # (G, S)
+        dyn = P_c[:, None] * rate[g_c]
+        if stats is not None and not (ok_act | ok_fresh).any():
+            stats[why] += 1
+        dyn += p.tardiness(j, starts)[None, :]
+        pair = np.where(ok_act, dyn, np.inf)
+        np.minimum(pair, np.where(ok_fresh, dyn + self.activation_cost[classes][:, None], np.inf),
+                   out=pair)
+        return pair.min(axis=1), pair, ok_act, ok_fresh
+
+    def _fit_counts(self, j: int) -> np.ndarray | None:
+        """(C, H+1) cumulative counts of slots where no active node of a
+        class has room for one replica of ``j``, or None when ``j``'s demand
+        vector is not (and can no longer be) cached."""
+        key = self.prep.demand[j].tobytes()
+        k = self._fit_key.get(key)
+        if k is None:
+            k = len(self._fit_key)
+            if k >= self._fit_cap:
+                return None
+            p = self.prep
+            dem = p.demand[j]
+            self._fit_key[key] = k
+            self._fit_dem[k] = dem
+            need = dem > 0
+            room = (self.free_r[need] >= dem[need, None, None] - EPS).all(axis=0)  # (N, H)
+            room &= self.active[:, None]
+            if p.N:
+                self._fit_count[k] = np.add.reduceat(room.astype(np.int32), p.class_first, axis=0)
+            np.cumsum(self._fit_count[k] == 0, axis=1, out=self._fit_blocked[k, :, 1:])
+        return self._fit_blocked[k]
+
     # -- choosing ---------------------------------------------------------
 
     def best_single(self, j: int, starts: np.ndarray, score: Score, prune: bool,
@@ -278,40 +420,67 @@ class Scheduler:
         """
         p = self.prep
         classes = p.eligible_classes(j)
-        if prune:
-            lb = self.lower_bounds(j, classes, starts)
-            order = np.argsort(lb, kind="stable")
-            d = int(p.duration[j])
-            P = p.class_power(j)
-            tard = p.tardiness(j, starts)
-        else:
-            lb = np.zeros(len(classes))
-            order = np.arange(len(classes))
+        if not prune:
+            return self._best_single_all(j, classes, starts, score, stats)
+        lb, pair, ok_act, ok_fresh = self.class_bounds(j, classes, starts, stats)
+        order = np.argsort(lb, kind="stable")
+        order = order[np.isfinite(lb[order])]  # classes where it can never fit
         best: tuple[float, int, int] | None = None  # (score, start, node)
         best_cost = np.inf
         i = 0
-        while i < len(order):
-            if prune and best is not None and lb[order[i]] >= best_cost - 1e-12:
-                break
+        while i < len(order) and lb[order[i]] < best_cost - 1e-12:
             batch, size = [], 0
-            while i < len(order) and (not batch or size < BATCH_NODES):
-                if prune and best is not None and lb[order[i]] >= best_cost - 1e-12:
-                    break
-                c = int(classes[order[i]])
-                batch.append(c)
-                size += int(self.class_active[c]) + 1
+            while (i < len(order) and (not batch or size < BATCH_NODES_PRUNED)
+                   and lb[order[i]] < best_cost - 1e-12):
+                batch.append(int(order[i]))
+                size += int(self.class_active[classes[order[i]]]) + 1
                 i += 1
-            batch_arr = np.array(batch)
-            cand = starts
-            if prune and best is not None:
-                # Only starts whose dynamic cost alone can still beat the best.
-                g = p.class_region[batch_arr]
-                cum = self.cum_cost[g]
-                dyn = (P[batch_arr][:, None] * (cum[:, starts + d] - cum[:, starts])).min(axis=0)
-                cand = starts[dyn + tard < best_cost - 1e-12]
-                if len(cand) == 0:
+            bound_next = lb[order[i]] if i < len(order) else np.inf
+            batch_pair = pair[batch].min(axis=0)  # (S,) cheapest possible per start
+            # First the starts that could come in below every class not yet
+            # seen; if the best of those is that cheap, nothing else can win.
+            # Otherwise the batch's other starts that could still beat it.
+            done = np.zeros(len(starts), dtype=bool)
+            for limit in (bound_next, np.inf):
+                keep = ~done & (batch_pair <= limit) & (batch_pair < best_cost - 1e-12)
+                if not keep.any():
                     continue
-            opts = self.options(j, batch_arr, cand, 1, stats)
+                done |= keep
+                opts = self.options(j, classes[batch], starts[keep], 1, stats,
+                                    (ok_act[batch][:, keep], ok_fresh[batch][:, keep]))
+                if opts is not None:
+                    sc = np.where(opts.ok, score(opts, self, j), np.inf)
+                    flat = int(np.argmin(sc))
+                    a, b = divmod(flat, sc.shape[1])
+                    if best is None or sc[a, b] < best[0]:
+                        best = (float(sc[a, b]), int(opts.starts[b]), int(opts.nodes[a]))
+                        best_cost = float(opts.cost[a, b])
+                if best_cost <= bound_next + 1e-12:
+                    break
+        if best is None:
+            return None
+        return best[1], (best[2],)
+
+    def _best_single_all(self, j: int, classes: np.ndarray, starts: np.ndarray, score: Score,
+                         stats: dict[str, int]) -> tuple[int, tuple[int, ...]] | None:
+        """Best option over every class (scores that are not costs), in
+        batches of about :data:`BATCH_NODES` candidate nodes, in class order;
+        classes and starts where nothing can fit (:meth:`class_bounds`) are
+        skipped."""
+        _, pair, ok_act, ok_fresh = self.class_bounds(j, classes, starts, stats)
+        room = np.isfinite(pair)
+        live = np.flatnonzero(room.any(axis=1))
+        best: tuple[float, int, int] | None = None  # (score, start, node)
+        i = 0
+        while i < len(live):
+            batch, size = [], 0
+            while i < len(live) and (not batch or size < BATCH_NODES):
+                batch.append(int(live[i]))
+                size += int(self.class_active[classes[live[i]]]) + 1
+                i += 1
+            keep = room[batch].any(axis=0)
+            opts = self.options(j, classes[batch], starts[keep], 1, stats,
+                                (ok_act[batch][:, keep], ok_fresh[batch][:, keep]))
             if opts is None:
                 continue
             sc = np.where(opts.ok, score(opts, self, j), np.inf)
@@ -319,7 +488,6 @@ class Scheduler:
             a, b = divmod(flat, sc.shape[1])
             if best is None or sc[a, b] < best[0]:
                 best = (float(sc[a, b]), int(opts.starts[b]), int(opts.nodes[a]))
-                best_cost = float(opts.cost[a, b])
         if best is None:
             return None
         return best[1], (best[2],)
@@ -331,7 +499,22 @@ class Scheduler:
         job = p.jobs[j]
         R = int(p.replicas[j])
         mpr = job.max_per_region or R
-        opts = self.options(j, p.eligible_classes(j), starts, R, stats)
+        # Only classes and starts where R replicas might fit (an upper bound
+        # on the nodes with room: active ones plus up to R idle copies).
+        classes = p.eligible_classes(j)
+        _, pair, ok_act, ok_fresh = self.class_bounds(j, classes, starts, stats)
+        room = np.isfinite(pair)
+        act = self.class_active[classes]
+        most = act + np.minimum(R, p.class_count[classes] - act)
+        keep_s = (room * most[:, None]).sum(axis=0) >= R
+        if not keep_s.any():
+            if room.any():
+                stats["capacity"] += 1
+            return None
+        keep_c = room[:, keep_s].any(axis=1)
+        starts = starts[keep_s]
+        opts = self.options(j, classes[keep_c], starts, R, stats,
+                            (ok_act[keep_c][:, keep_s], ok_fresh[keep_c][:, keep_s]))
         if opts is None:
             return None
         nodes, ok, power, fresh = opts.nodes, opts.ok, opts.power, opts.fresh

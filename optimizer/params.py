@@ -44,6 +44,14 @@ class SolveParams:
         so this keeps each round short next to the time limit.
     symmetry
         Break symmetry between identical nodes (``count`` copies).
+    parts
+        Parts of the POP-style decomposition (:mod:`optimizer.decompose`)
+        for ``cpsat``: 0 (default) chooses from the model size estimate (one
+        part, i.e. no decomposition, while it fits ``max_model_terms``), 1
+        turns it off, K >= 2 forces K parts.
+    engine, ray_address
+        Where the parts run: ``local`` (process pool) or ``ray``; the Ray
+        cluster to join (empty: start a local Ray).
     log
         Print the solver's search log.
     bound_worker
@@ -60,6 +68,9 @@ class SolveParams:
     lns_jobs: int = 120
     lns_max_terms: int = 100_000
     symmetry: bool = True
+    parts: int = 0
+    engine: str = "local"
+    ray_address: str = ""
     log: bool = False
     bound_worker: bool = True
     #: Raw CP-SAT parameters (``[cpsat]`` table of the TOML file), as
@@ -108,6 +119,8 @@ class SolveParams:
                 errors.append(f"{name} must be in {lo}..{hi}, got {val}")
         if not 0 < self.tier_share <= 1:
             errors.append(f"tier_share must be in (0, 1], got {self.tier_share}")
+        if self.engine not in ("local", "ray"):
+            errors.append(f"engine must be 'local' or 'ray', got {self.engine!r}")
         if errors:
             raise ProblemError(errors)
         return self
@@ -126,6 +139,7 @@ _INT_RANGES = (
     ("max_model_terms", 0, 10**9),  # 0: always neighbourhood search
     ("lns_jobs", 1, 10**6),
     ("lns_max_terms", 1, 10**9),
+    ("parts", 0, 1024),  # 0: automatic
 )
 
 
