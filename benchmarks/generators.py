@@ -1,10 +1,10 @@
 """Seeded synthetic problem generator for benchmarks (PROBLEM.md v1 format).
 
 :func:`generate` builds one problem as plain data (the dict that
-:meth:`optimizer.problem.Problem.from_dict` reads), deterministically from a
+:meth:`allocopt.problem.Problem.from_dict` reads), deterministically from a
 seed: the same arguments always give the same dict, byte for byte once dumped.
 :func:`generate_size` does the same for a named size in :data:`SIZES`, and
-:func:`write_suite` writes instance files; ``python -m benchmarks.generators``
+:func:`write_suite` writes instance files; ``python -m allocopt.benchmarks.generators``
 regenerates the stored suite in ``data/bench/`` (see :data:`STORED_SUITE`).
 
 What a generated problem looks like
@@ -82,7 +82,7 @@ family            what it adds (absent when switched off)
 
 Examples
 --------
->>> from benchmarks.generators import generate, FEATURES
+>>> from allocopt.benchmarks.generators import generate, FEATURES
 >>> data = generate(20, 6, 2, 24, seed=1, features=FEATURES - {"energy"})
 >>> len(data["jobs"]), data["horizon"]["slots"], "pue" in data["regions"][0]
 (20, 24, False)
@@ -968,8 +968,8 @@ def write_stored_suite(directory: str | Path = "data/bench") -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: rewrite the stored suite, or write one instance.
 
-    ``python -m benchmarks.generators`` rewrites ``data/bench``;
-    ``python -m benchmarks.generators --size xl --seed 0 --out xl-s0.json``
+    ``python -m allocopt.benchmarks.generators`` rewrites ``data/bench``;
+    ``python -m allocopt.benchmarks.generators --size xl --seed 0 --out xl-s0.json``
     writes a single instance.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -23,7 +23,7 @@ gives and converted in memory; nothing here copies them into the repository.
 Examples
 --------
 >>> import tempfile, pathlib
->>> from optimizer.problem import Problem
+>>> from allocopt.problem import Problem
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     path = pathlib.Path(tmp) / "toy.txt"
 ...     _ = path.write_text("3\\n10\\n6\\n5\\n4\\n")
@@ -48,8 +48,8 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.errors import ProblemError
-from optimizer.problem import MAX_JOBS, MAX_RESOURCES, MAX_SLOTS, Problem
+from allocopt.errors import ProblemError
+from allocopt.problem import MAX_JOBS, MAX_RESOURCES, MAX_SLOTS, Problem
 
 __all__ = [
     "KINDS",
@@ -199,7 +199,7 @@ def _bin_packing_problem(
     caps = ", ".join(f"{r}={c}" for r, c in zip(resources, capacity, strict=True))
     description = (
         f"{source} instance {path.name!r} ({len(items)} items, bin capacity {caps}), "
-        "converted by benchmarks.importers: one slot, one job per item (required, "
+        "converted by allocopt.benchmarks.importers: one slot, one job per item (required, "
         f"duration 1, demand = item size), node {BIN_NODE_ID!r} x {num_bins} "
         "(first-fit-decreasing upper bound on the bins needed) with cost_per_slot 1, "
         "so the plan's node_cost = number of bins used."
@@ -254,7 +254,7 @@ def import_bpplib(path: PathLike) -> dict[str, Any]:
     Returns
     -------
     dict
-        A problem dict that :meth:`optimizer.problem.Problem.from_dict`
+        A problem dict that :meth:`allocopt.problem.Problem.from_dict`
         accepts, named after the file stem.
 
     Raises
@@ -301,7 +301,7 @@ def import_vbp(path: PathLike) -> dict[str, Any]:
     Returns
     -------
     dict
-        A problem dict that :meth:`optimizer.problem.Problem.from_dict`
+        A problem dict that :meth:`allocopt.problem.Problem.from_dict`
         accepts, named after the file stem.
 
     Raises
@@ -433,7 +433,7 @@ def import_psplib(path: PathLike) -> dict[str, Any]:
     Returns
     -------
     dict
-        A problem dict that :meth:`optimizer.problem.Problem.from_dict`
+        A problem dict that :meth:`allocopt.problem.Problem.from_dict`
         accepts, named after the file stem.
 
     Raises
@@ -594,7 +594,7 @@ def import_psplib(path: PathLike) -> dict[str, Any]:
     dropped = sorted(set(range(1, n + 1)) - kept)
     description = (
         f"PSPLIB single-mode RCPSP instance {p.name!r} ({n} activities incl. dummies, "
-        f"{k} renewable resources, horizon {horizon}), converted by benchmarks.importers: "
+        f"{k} renewable resources, horizon {horizon}), converted by allocopt.benchmarks.importers: "
         f"one node {PROJECT_NODE_ID!r} with the resource availabilities as capacity, "
         f"activities as required jobs with precedence; zero-duration activities "
         f"{dropped} dropped (their predecessors passed on to their successors); the sink "
@@ -653,7 +653,7 @@ def import_file(kind: str, path: PathLike) -> dict[str, Any]:
     Returns
     -------
     dict
-        A problem dict accepted by :meth:`optimizer.problem.Problem.from_dict`.
+        A problem dict accepted by :meth:`allocopt.problem.Problem.from_dict`.
 
     Raises
     ------

@@ -1,7 +1,7 @@
 """The ``replan`` benchmark suite: event scenarios on stored problems.
 
 For a stored problem P, a base plan is solved, and the service moves on by
-``advance`` slots (:func:`optimizer.replan.advance`): jobs that started are
+``advance`` slots (:func:`allocopt.replan.advance`): jobs that started are
 running, the rest planned. Then an event hits:
 
 ``node-fails``
@@ -28,7 +28,7 @@ counted against the previous placements). Running jobs are facts in all
 three. The report shows moves beside the top tier's value and the cost
 without move cost.
 
-Run: ``python -m benchmarks.replan`` (``--help`` for options).
+Run: ``python -m allocopt.benchmarks.replan`` (``--help`` for options).
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from optimizer import Problem, load_problem, solve, validate
-from optimizer.plan import Plan
-from optimizer.replan import advance
-from optimizer.validate import compute_metrics, is_valid
+from allocopt import Problem, load_problem, solve, validate
+from allocopt.plan import Plan
+from allocopt.replan import advance
+from allocopt.validate import compute_metrics, is_valid
 
 SCENARIOS = ("node-fails", "urgent-burst", "fails+urgent", "forecast-shift", "budget-cut")
 VARIANTS = ("keep", "free", "scratch")
@@ -212,7 +212,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.replan", description=__doc__.split(
+    ap = argparse.ArgumentParser(prog="python -m allocopt.benchmarks.replan", description=__doc__.split(
         "\n\n")[0])
     ap.add_argument("problems", nargs="*", type=Path,
                     default=[Path("data/bench/medium/medium-s0.json")])

@@ -1,6 +1,6 @@
 """Benchmark reports: markdown tables and PNG plots from runner results.
 
-:func:`report` reads the JSONL files written by :func:`benchmarks.run.run_bench`
+:func:`report` reads the JSONL files written by :func:`allocopt.benchmarks.run.run_bench`
 and returns a markdown report, one section per suite (and per time limit
 when a suite was run with several), with three tables:
 
@@ -18,7 +18,7 @@ solver against the time limit, and the per-region carbon and energy saved
 against ``carbon-agnostic``. :func:`plot_plan` draws one plan: a Gantt chart
 by node and each region's facility power against its cap.
 
-"Best" is the lexicographic objective of :func:`optimizer.validate.better`,
+"Best" is the lexicographic objective of :func:`allocopt.validate.better`,
 applied to result rows by :func:`compare`: required jobs placed, then each
 tier's placed value from the highest tier, then ``-cost``. Only valid plans
 compete; the means of table 1 are over valid runs, and failures are counted
@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmarks import savings as savings_mod
-from benchmarks.run import read_rows
+from allocopt.benchmarks import savings as savings_mod
+from allocopt.benchmarks.run import read_rows
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from optimizer import Plan, Problem
+    from allocopt import Plan, Problem
 
 #: The reference solver for the savings columns.
 REFERENCE = "carbon-agnostic"
@@ -52,7 +52,7 @@ STATUSES = ("optimal", "feasible", "infeasible", "unknown", "error")
 #: A run that used at least this share of its time limit without proving
 #: optimality is reported as having hit the limit.
 TIMEOUT_SHARE = 0.95
-#: Relative tolerance of comparisons (as in :func:`optimizer.validate.better`).
+#: Relative tolerance of comparisons (as in :func:`allocopt.validate.better`).
 REL_TOL = 1e-9
 
 _RUN_KEY = ("suite", "instance", "solver", "seed", "time_limit", "workers")
@@ -123,7 +123,7 @@ def row_key(row: dict[str, Any], tiers: Sequence[str] | None = None, *,
     tuple of float
         ``(required_placed, value of each tier from the highest, -cost)``,
         or ``(required_placed, placed_value - cost)`` if ``weighted``; the
-        same as :func:`optimizer.validate.lex_key`.
+        same as :func:`allocopt.validate.lex_key`.
     """
     pv = row.get("placed_value_by_priority") or {}
     req = float(row.get("required_placed") or 0)
@@ -157,7 +157,7 @@ def compare(a: dict[str, Any], b: dict[str, Any], *, tiers: Sequence[str] | None
     Returns
     -------
     int
-        The sign of ``a - b`` in the order of :func:`optimizer.validate.better`.
+        The sign of ``a - b`` in the order of :func:`allocopt.validate.better`.
 
     Examples
     --------
@@ -831,7 +831,7 @@ def report(results_paths: list[Path], out_dir: Path | None = None, plots: bool =
     Parameters
     ----------
     results_paths
-        JSONL results files of :func:`benchmarks.run.run_bench`. A run found
+        JSONL results files of :func:`allocopt.benchmarks.run.run_bench`. A run found
         in several files keeps its last row.
     out_dir
         Where ``report.md`` and the plots go (created if needed). Default:
@@ -1037,8 +1037,8 @@ def plot_plan(problem: Problem, plan: Plan, out_dir: Path) -> dict[str, Path]:
     problem
         The problem the plan solves.
     plan
-        A plan of ``problem`` (e.g. from :func:`optimizer.solve` or
-        :meth:`optimizer.Plan.from_dict`).
+        A plan of ``problem`` (e.g. from :func:`allocopt.solve` or
+        :meth:`allocopt.Plan.from_dict`).
     out_dir
         Directory for the PNG files (created if needed).
 
@@ -1050,11 +1050,11 @@ def plot_plan(problem: Problem, plan: Plan, out_dir: Path) -> dict[str, Path]:
         priority tier, required jobs with a thick edge, maintenance hatched,
         job labels when there are at most 40 jobs placed) and
         ``<problem>-power.png`` (one panel per region: facility power per slot,
-        recomputed by :func:`optimizer.validate.compute_metrics`, and the
+        recomputed by :func:`allocopt.validate.compute_metrics`, and the
         ``power_cap_kw`` step line where the region has one; slots over the
         cap are shaded red).
     """
-    from optimizer.validate import compute_metrics
+    from allocopt.validate import compute_metrics
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

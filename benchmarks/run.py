@@ -4,11 +4,11 @@ Instances come from a *suite*:
 
 * a stored suite: every ``*.json`` under ``data/bench/<suite>/`` (or any
   directory given as the suite);
-* a generated size: ``gen:<size>`` (sizes of :data:`benchmarks.generators.SIZES`),
+* a generated size: ``gen:<size>`` (sizes of :data:`allocopt.benchmarks.generators.SIZES`),
   one instance per seed, generated in the worker (nothing stored);
 * a classic set with known optima: ``bpplib:<dir-or-file>``,
   ``vbp:<dir-or-file>``, ``psplib:<dir-or-file>``, imported on the fly with
-  :mod:`benchmarks.importers` (the files stay where their license keeps them).
+  :mod:`allocopt.benchmarks.importers` (the files stay where their license keeps them).
 
 Every run happens in a fresh worker process (so its peak memory is its
 own), independent rows run in parallel (``jobs``), a progress bar shows the
@@ -89,14 +89,14 @@ def instances(suite: str, seeds: list[int]) -> list[tuple[str, str, str, int | N
 
 
 def load(task: Task) -> Any:
-    from optimizer import Problem, load_problem
+    from allocopt import Problem, load_problem
 
     if task.kind == "gen":
-        from benchmarks.generators import generate_size
+        from allocopt.benchmarks.generators import generate_size
 
         return Problem.from_dict(generate_size(task.source.split(":", 1)[1], seed=task.seed))
     if task.kind in CLASSIC:
-        from benchmarks.importers import import_file
+        from allocopt.benchmarks.importers import import_file
 
         return Problem.from_dict(import_file(task.kind, task.source))
     return load_problem(task.source)
@@ -104,8 +104,8 @@ def load(task: Task) -> Any:
 
 def run_task(task: Task) -> dict[str, Any]:
     """Run one row (in a worker process) and return it."""
-    from optimizer import SolveParams, __version__, solve
-    from optimizer.validate import is_valid, validate
+    from allocopt import SolveParams, __version__, solve
+    from allocopt.validate import is_valid, validate
 
     row: dict[str, Any] = {
         "suite": task.suite, "instance": task.instance, "solver": task.solver, "seed": task.seed,
@@ -139,7 +139,7 @@ def run_task(task: Task) -> dict[str, Any]:
         if task.lp_bound:
             row.update(_lp_columns(problem, plan, task.time_limit))
         if task.kind in CLASSIC:
-            from benchmarks.importers import known_optimum, objective_from_plan
+            from allocopt.benchmarks.importers import known_optimum, objective_from_plan
 
             opt = known_optimum(task.kind, task.source)
             row.update(known_optimum=opt, classic_objective=None, gap_to_optimum=None)
@@ -157,7 +157,7 @@ def run_task(task: Task) -> dict[str, Any]:
                    seconds=round(time.perf_counter() - t0, 3), valid=False)
     row.update(
         peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        version=__import__("optimizer").__version__, git=git_revision(),
+        version=__import__("allocopt").__version__, git=git_revision(),
         cpus=os.cpu_count(), python=platform.python_version(),
         command=" ".join(sys.argv[:1] + sys.argv[1:]) or "python",
     )
@@ -277,7 +277,7 @@ def _run_ray(tasks: list[Task], out: Path, suite: str, cols: tuple, progress: bo
     """Rows as Ray tasks, each appended to ``out`` as soon as it finishes."""
     from rich.progress import Progress
 
-    from optimizer.engines import RayEngine
+    from allocopt.engines import RayEngine
 
     engine = RayEngine(max(1, jobs) * max(1, workers), address)
     ray = engine._ray  # noqa: SLF001 - the engine's own Ray module
@@ -307,8 +307,8 @@ def _run_ray(tasks: list[Task], out: Path, suite: str, cols: tuple, progress: bo
 
 def _lp_columns(problem: Any, plan: Any, time_limit: float) -> dict[str, Any]:
     """``lp_bound``, ``lp_gap`` and ``lp_seconds`` of a plan (see :func:`run_bench`)."""
-    from formulations.lp_bound import lp_bounds
-    from formulations.stages import gap_of
+    from allocopt.formulations.lp_bound import lp_bounds
+    from allocopt.formulations.stages import gap_of
 
     t0 = time.perf_counter()
     lp = lp_bounds(problem, time_limit=time_limit, plan=plan)

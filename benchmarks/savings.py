@@ -12,7 +12,7 @@ For each such plan:
 * ``carbon saved`` = ``100 * (C_ref - C) / C_ref`` (kg CO2), ``cost saved``
   the same with ``cost`` (the instance's objective cost: energy cost, plus
   the carbon cost at the instance's carbon price);
-* on the ``shift`` suite (:mod:`benchmarks.shift`), the saving is split into
+* on the ``shift`` suite (:mod:`allocopt.benchmarks.shift`), the saving is split into
   **time shifting** and **region shifting**: every free instance
   ``shift-kK-O`` has a twin ``shift-kK-O-time`` where every job is pinned to
   the region ``carbon-agnostic`` runs it in, so a planner can only move it in
@@ -22,7 +22,7 @@ For each such plan:
   the same planner, so they inherit its optimality gap;
 * **the physical limit**: ``100 * (C_ref - B) / C_ref`` where ``B`` is the
   best lower bound on the carbon of any plan placing every job
-  (:func:`benchmarks.shift.carbon_bound`: each job alone at its cleanest
+  (:func:`allocopt.benchmarks.shift.carbon_bound`: each job alone at its cleanest
   allowed start and region, and the LP relaxation with capacity; stored in
   ``data/bench/shift/carbon_bounds.csv``). No planner can save more.
 
@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmarks.shift import OBJECTIVES, instance_name, parse_name, read_bounds
+from allocopt.benchmarks.shift import OBJECTIVES, instance_name, parse_name, read_bounds
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -355,7 +355,7 @@ def bounds_for(rows: list[dict[str, Any]]) -> dict[str, float]:
     """The carbon bounds stored with the rows' suite (``carbon_bounds.csv`` in
     the suite's folder: ``data/bench/<suite>`` or the folder the suite names),
     if the rows are from a shift-style suite; empty otherwise."""
-    from benchmarks.run import BENCH_DIR
+    from allocopt.benchmarks.run import BENCH_DIR
 
     if not any(parse_name(str(r.get("instance"))) for r in rows):
         return {}

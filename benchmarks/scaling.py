@@ -1,11 +1,11 @@
 """POP-style scaling table: one instance solved with k = 1, 2, 4, ... parts.
 
-``python -m benchmarks.scaling --size large --seed 101 --parts 1,2,4,8 --time-limit 60``
+``python -m allocopt.benchmarks.scaling --size large --seed 101 --parts 1,2,4,8 --time-limit 60``
 
 For each k, ``cpsat`` runs with ``SolveParams(parts=k)`` (k = 1: no
 decomposition, the undecomposed path) at the same time limit, and the row
 records the wall time, placed value per tier, cost, the gap to the LP bound
-(computed once per instance, :func:`formulations.lp_bound.lp_bounds`), the
+(computed once per instance, :func:`allocopt.formulations.lp_bound.lp_bounds`), the
 merged plan before the neighbourhood search, and the seconds each part took
 (the speed-up on k machines is the slowest part against the sum). Rows are
 appended to a JSONL file and printed as a Markdown table.
@@ -22,11 +22,11 @@ from typing import Any
 
 def run(problem: Any, ks: list[int], time_limit: float, workers: int, engine: str,
         lp_limit: float, seed: int = 0) -> list[dict[str, Any]]:
-    from formulations.lp_bound import lp_bounds
-    from formulations.stages import gap_of
-    from optimizer import SolveParams, decompose, solve
-    from optimizer.prepared import Prepared
-    from optimizer.validate import better, is_valid, validate
+    from allocopt.formulations.lp_bound import lp_bounds
+    from allocopt.formulations.stages import gap_of
+    from allocopt import SolveParams, decompose, solve
+    from allocopt.prepared import Prepared
+    from allocopt.validate import better, is_valid, validate
 
     greedy = solve(problem, solver="greedy")
     lp = lp_bounds(problem, Prepared(problem), lp_limit, plan=greedy)
@@ -82,8 +82,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.generators import generate_size
-    from optimizer import Problem, load_problem
+    from allocopt.benchmarks.generators import generate_size
+    from allocopt import Problem, load_problem
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="large")

@@ -35,12 +35,12 @@ Design choices, and why:
   48 h slack window ends inside the week and the job set is identical across
   slacks.
 
-``python -m benchmarks.shift`` rewrites ``data/bench/shift/`` byte for byte
+``python -m allocopt.benchmarks.shift`` rewrites ``data/bench/shift/`` byte for byte
 (and ``carbon_bounds.csv``, the LP bound on carbon of every instance, with
 ``--bounds``).
 
 Attribution: the instances embed Electricity Maps data (ODbL 1.0) and keep
-the notice of :mod:`benchmarks.realdata` in their ``description``.
+the notice of :mod:`allocopt.benchmarks.realdata` in their ``description``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmarks.realdata import (
+from allocopt.benchmarks.realdata import (
     _ATTRIBUTION,
     DATA_DIR,
     ZONE_REGIONS,
@@ -209,7 +209,7 @@ def time_only(base: dict[str, Any]) -> dict[str, str]:
     with room; it ignores deadlines beyond that, prices and carbon, so its
     regions are the same at every slack and objective.
     """
-    from optimizer import Problem, solve
+    from allocopt import Problem, solve
 
     problem = Problem.from_dict(variant(base, 0, "p0"))
     plan = solve(problem, solver=REFERENCE)
@@ -234,7 +234,7 @@ def build_suite(seed: int = 0, check: bool = True) -> dict[str, dict[str, Any]]:
                 data = variant(base, slack, obj, p)
                 out[data["name"]] = data
     if check:
-        from optimizer import Problem, solve
+        from allocopt import Problem, solve
 
         for name, data in out.items():
             problem = Problem.from_dict(data)
@@ -264,17 +264,17 @@ def carbon_bound(problem: Any, time_limit: float = 60.0) -> dict[str, float | No
     * ``free_kg``: each job alone at its cleanest allowed (start, region) -- a
       proof by relaxing capacity (exact when capacity never binds);
     * ``lp_kg``: the LP relaxation of the whole model (capacity included)
-      minimising carbon with every job placed (:func:`formulations.lp_bound`
+      minimising carbon with every job placed (:func:`allocopt.formulations.lp_bound`
       in carbon mode, with the ``carbon-agnostic`` plan, which places every
       job, as the reference that proves the tiers); None if it did not solve.
 
     The larger of the two is the best bound; no plan placing every job emits
     less.
     """
-    from formulations.lp_bound import lp_bound_report
-    from optimizer import solve
-    from optimizer.prepared import Prepared
-    from optimizer.problem import Objective
+    from allocopt.formulations.lp_bound import lp_bound_report
+    from allocopt import solve
+    from allocopt.prepared import Prepared
+    from allocopt.problem import Objective
 
     p = Prepared(problem)
     free = 0.0
@@ -297,7 +297,7 @@ def carbon_bound(problem: Any, time_limit: float = 60.0) -> dict[str, float | No
 
 def write_bounds(directory: str | Path = SUITE_DIR, time_limit: float = 60.0) -> Path:
     """Compute :func:`carbon_bound` for every instance; write ``carbon_bounds.csv``."""
-    from optimizer import load_problem
+    from allocopt import load_problem
 
     d = Path(directory)
     rows = []
@@ -325,7 +325,7 @@ def read_bounds(directory: str | Path = SUITE_DIR) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.shift",
+    ap = argparse.ArgumentParser(prog="python -m allocopt.benchmarks.shift",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(SUITE_DIR), help="folder (default data/bench/shift)")
     ap.add_argument("--seed", type=int, default=0)

@@ -2,11 +2,11 @@
 
 Each round frees a *neighbourhood* of the current plan -- a few nodes, a
 time window and the jobs inside them -- keeps every other job fixed as
-background capacity and power (:func:`formulations.scope.neighbourhood_scope`),
+background capacity and power (:func:`allocopt.formulations.scope.neighbourhood_scope`),
 builds a small model of it, and solves it once, with a short limit, under one
 combined lexicographic objective (:func:`combined_terms`; the stage-by-stage
 solve when the combined weights would overflow). The merged plan is kept
-only if it is lexicographically better (:func:`optimizer.validate.better`)
+only if it is lexicographically better (:func:`allocopt.validate.better`)
 and passes the validator.
 
 Neighbourhood kinds (:data:`KINDS`):
@@ -45,12 +45,12 @@ from typing import Any
 
 import numpy as np
 
-from optimizer import progress
-from optimizer.params import SolveParams
-from optimizer.plan import Plan
-from optimizer.prepared import Prepared
-from optimizer.problem import Problem
-from optimizer.validate import better, is_valid, validate
+from allocopt import progress
+from allocopt.params import SolveParams
+from allocopt.plan import Plan
+from allocopt.prepared import Prepared
+from allocopt.problem import Problem
+from allocopt.validate import better, is_valid, validate
 
 from .scope import Scope, neighbourhood_scope
 from .stages import Stage, build, make_stages, run_stages

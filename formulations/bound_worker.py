@@ -1,7 +1,7 @@
 """A cost bound computed while the search runs.
 
 :class:`BoundWorker` runs the packing-aware relaxation of
-:mod:`formulations.packing_bound` (its LP; :data:`MIP_IN_WORKER` adds the MIP)
+:mod:`allocopt.formulations.packing_bound` (its LP; :data:`MIP_IN_WORKER` adds the MIP)
 on HiGHS in a background *thread* (HiGHS
 releases the GIL while it solves, so the thread takes a core of its own
 while CP-SAT's stages run, and costs the main thread only while the
@@ -9,7 +9,7 @@ relaxation is built), and its result is merged into the plan's ``bound``:
 
 * it waits for *floors*: tier values every final plan is known to reach.
   In the full-model path these are the values the tier stages achieved
-  (:meth:`watch` polls the :class:`formulations.stages.Stage` objects; each
+  (:meth:`watch` polls the :class:`allocopt.formulations.stages.Stage` objects; each
   finished tier stage adds ``tier >= value`` to the model, so the final plan
   has at least that value in the tier); in the neighbourhood path they are
   the greedy plan's tier values, used only if the final plan reaches them;
@@ -35,9 +35,9 @@ import time
 import traceback
 from typing import Any
 
-from optimizer.plan import Plan
-from optimizer.prepared import Prepared
-from optimizer.problem import Problem
+from allocopt.plan import Plan
+from allocopt.prepared import Prepared
+from allocopt.problem import Problem
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.prepared import Prepared
-from optimizer.problem import Problem
+from allocopt.prepared import Prepared
+from allocopt.problem import Problem
 
 from .scope import Scope
 from .variables import Variables

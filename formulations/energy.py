@@ -10,7 +10,7 @@ g), idle[n] a node's idle kW, and the background (fixed jobs) already drawn:
              + background_energy[g] <= energy_budget[g]
 
 Each row is scaled to integers by the smallest power of ten that makes it
-exact (:func:`formulations.scaling.scaled_row`). Where none does, coefficients
+exact (:func:`allocopt.formulations.scaling.scaled_row`). Where none does, coefficients
 are rounded up and the limit down, so the model never accepts a plan the
 exact rule rejects, and the solve no longer claims ``optimal``.
 

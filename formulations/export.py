@@ -25,8 +25,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from optimizer.prepared import Prepared
-from optimizer.problem import Problem
+from allocopt.prepared import Prepared
+from allocopt.problem import Problem
 
 from .backends.pulp import PulpBackend
 from .energy import cost_terms

@@ -3,7 +3,7 @@
 The full model (every family, the time-indexed capacity of the PuLP
 back-end) is built once with every variable continuous in its bounds, and a
 sequence of LPs is solved, one per objective stage, in the stage order of
-:mod:`formulations.stages` (``required``, the tiers from the highest, then
+:mod:`allocopt.formulations.stages` (``required``, the tiers from the highest, then
 ``cost``; or ``required`` then ``weighted``). Objectives use the real
 coefficients (currency, job values), not the integer-scaled ones.
 
@@ -44,7 +44,7 @@ So:
 
 Bounds are widened by a relative 1e-6 for LP tolerances, and are bounds on
 the *model*, which rounds capacities and power caps conservatively (see
-:mod:`formulations.scaling`): a plan that only the exact rule accepts could
+:mod:`allocopt.formulations.scaling`): a plan that only the exact rule accepts could
 in principle exceed them, as for the solvers' own bounds.
 """
 
@@ -57,9 +57,9 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.plan import Plan
-from optimizer.prepared import Prepared
-from optimizer.problem import Problem
+from allocopt.plan import Plan
+from allocopt.prepared import Prepared
+from allocopt.problem import Problem
 
 from .backends.pulp import PulpBackend, highs_available
 from .energy import carbon_terms, cost_terms

@@ -1,9 +1,9 @@
 """Packing rows for the CP-SAT model: dual-feasible functions on class capacity.
 
-The class rows of :mod:`formulations.capacity` say that a class's load at a
+The class rows of :mod:`allocopt.formulations.capacity` say that a class's load at a
 slot fits into the capacity of its active nodes; their LP relaxation packs
 jobs as if they were liquid. With a dual-feasible function ``f``
-(:func:`formulations.packing_bound.dff`: ``sum x_i <= 1`` implies
+(:func:`allocopt.formulations.packing_bound.dff`: ``sum x_i <= 1`` implies
 ``sum f(x_i) <= 1``), every node holds at most 1 in ``f`` units per slot, so
 for every class ``c``, resource ``r`` and slot ``t``:
 

@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.prepared import Prepared
+from allocopt.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -530,7 +530,7 @@ def solve_bound(prep: Prepared, floors: dict[int, float], time_limit: float = 30
                 dffs: tuple[str, ...] = DFFS, relax_integer: bool = False,
                 **kw: Any) -> float | None:
     """The relaxation's lower bound on cost, tiers at least ``floors``
-    (one-shot; the solve-time worker is :class:`formulations.bound_worker.BoundWorker`)."""
+    (one-shot; the solve-time worker is :class:`allocopt.formulations.bound_worker.BoundWorker`)."""
     import highspy
 
     rel = build_relaxation(prep, dffs=dffs, **kw)

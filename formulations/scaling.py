@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from optimizer.errors import ScalingWarning
+from allocopt.errors import ScalingWarning
 
 #: Largest objective sum allowed after scaling (headroom under 2**31).
 MAX_SUM = 2**31 // 4

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optimizer.prepared import Prepared
+from allocopt.prepared import Prepared
 
 
 @dataclass

@@ -18,15 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from optimizer import progress
-from optimizer.greedy import effective_value, job_order, schedule_of
-from optimizer.params import SolveParams
-from optimizer.plan import Plan, SolveStatus, Unplaced
-from optimizer.prepared import Prepared
-from optimizer.replan import keep_or_try, with_fixed_part
-from optimizer.problem import Problem
-from optimizer.solve import SolverInfo, register_solver
-from optimizer.validate import better, compute_metrics, is_valid, validate
+from allocopt import progress
+from allocopt.greedy import effective_value, job_order, schedule_of
+from allocopt.params import SolveParams
+from allocopt.plan import Plan, SolveStatus, Unplaced
+from allocopt.prepared import Prepared
+from allocopt.replan import keep_or_try, with_fixed_part
+from allocopt.problem import Problem
+from allocopt.solve import SolverInfo, register_solver
+from allocopt.validate import better, compute_metrics, is_valid, validate
 
 from .alns import alns
 from .backends import cpsat as cpsat_backend
@@ -167,7 +167,7 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
     log.info("%s: %d free jobs, estimated model size %d", solver, len(scope.jobs), size)
     if params.parts >= 2 or (params.parts == 0 and size > params.max_model_terms
                              and len(scope.jobs) >= DECOMPOSE_MIN_JOBS):
-        from optimizer.decompose import choose_parts, plan_decomposed
+        from allocopt.decompose import choose_parts, plan_decomposed
 
         k = choose_parts(size, params.max_model_terms, len(scope.jobs), params.parts,
                          params.workers, deadline - time.perf_counter())
@@ -314,7 +314,7 @@ def _lns(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
 
 def with_trivial_bound(problem: Problem, prep: Prepared, plan: Plan) -> Plan:
     """``plan`` (status ``feasible``) with the bound that needs no model
-    (:func:`formulations.claims.trivial_bound`) and its gap: neighbourhood
+    (:func:`allocopt.formulations.claims.trivial_bound`) and its gap: neighbourhood
     search proves nothing about the whole problem."""
     bound = trivial_bound(problem, prep)
     return plan.replace(status=SolveStatus.FEASIBLE, bound=bound,

@@ -1,7 +1,7 @@
 """The MILP back-ends as planners: ``pulp`` (CBC) and ``pulp-highs`` (HiGHS).
 
-Both run :func:`formulations.solve_model.plan_exact` with a
-:class:`~formulations.backends.pulp.PulpBackend`: the same constraint
+Both run :func:`allocopt.formulations.solve_model.plan_exact` with a
+:class:`~allocopt.formulations.backends.pulp.PulpBackend`: the same constraint
 families, lexicographic stages, time limit, status mapping, greedy hint and
 fallback, and validation gate as ``cpsat``. Capacity uses the time-indexed
 rows (``z[j,n,s]``) since PuLP has no cumulative constraint.
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.params import SolveParams
-from optimizer.plan import Plan
-from optimizer.prepared import Prepared
-from optimizer.problem import Problem
-from optimizer.solve import SolverInfo, register_solver
+from allocopt.params import SolveParams
+from allocopt.plan import Plan
+from allocopt.prepared import Prepared
+from allocopt.problem import Problem
+from allocopt.solve import SolverInfo, register_solver
 
 from .backends.pulp import PulpBackend, PulpHighsBackend, cbc_available, highs_available
 from .scope import Scope

@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from optimizer import progress
-from optimizer.params import SolveParams
-from optimizer.problem import Problem
+from allocopt import progress
+from allocopt.params import SolveParams
+from allocopt.problem import Problem
 
 from .capacity import add_capacity
 from .energy import add_energy, carbon_terms, cost_terms

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from optimizer import load_problem, solve, validate, Model
+    from allocopt import load_problem, solve, validate, Model
     plan = solve(load_problem("data/examples/quickstart.json"), time_limit=10)
 """
 

@@ -1,11 +1,11 @@
 """Checks of what a plan *claims*: metrics, status, bound and gap.
 
-:func:`optimizer.validate.validate` checks the rules of PROBLEM.md on the
+:func:`allocopt.validate.validate` checks the rules of PROBLEM.md on the
 assignments; this module checks that the numbers a plan states about itself
 agree with them (PLAN.md):
 
 * rule ``metrics``: every metric the plan states equals the one recomputed by
-  :func:`optimizer.validate.compute_metrics`, within :data:`REL_TOL`
+  :func:`allocopt.validate.compute_metrics`, within :data:`REL_TOL`
   (relative) or :data:`ABS_TOL`; metrics the plan leaves out and keys
   PLAN.md does not define are not checked;
 * rule ``status``: ``infeasible`` only when a required job is unplaced;
@@ -27,10 +27,10 @@ from typing import Any
 #: Tolerances for comparing a stated number with the recomputed one.
 REL_TOL = 1e-6
 ABS_TOL = 1e-6
-#: A gap at or below this counts as 0 (the one formulations.stages.gap_of uses).
+#: A gap at or below this counts as 0 (the one allocopt.formulations.stages.gap_of uses).
 GAP_ZERO = 1e-9
 
-#: Rule names this module adds to :data:`optimizer.validate.RULES`.
+#: Rule names this module adds to :data:`allocopt.validate.RULES`.
 CLAIM_RULES = ("metrics", "status", "bound")
 
 

@@ -1,6 +1,6 @@
 """The ``allocopt`` command line: a thin layer over the library.
 
-It parses arguments, calls :func:`optimizer.solve` / :func:`optimizer.validate`,
+It parses arguments, calls :func:`allocopt.solve` / :func:`allocopt.validate`,
 prints a short summary with rich and writes the plan. It holds no modelling.
 
 Adding a command is one function::
@@ -10,7 +10,7 @@ Adding a command is one function::
         \"\"\"One-line help.\"\"\"
         ...
 
-Bad input is reported by raising :class:`~optimizer.errors.ProblemError`
+Bad input is reported by raising :class:`~allocopt.errors.ProblemError`
 (or calling :func:`fail`): the app prints every message to stderr and exits
 with :data:`EXIT_BAD_INPUT`. Any other exception becomes a one-line error and
 :data:`EXIT_ERROR` (the traceback only with ``--debug``). Commands return
@@ -162,7 +162,7 @@ def _setup_logging(debug: bool) -> None:
     handler.setFormatter(_FirstLineFormatter(debug))
     if not mine:
         root.addHandler(handler)
-    for name in ("optimizer", "formulations", "benchmarks"):
+    for name in ("allocopt",):
         logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
@@ -540,7 +540,7 @@ def solvers_cmd() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``allocopt`` and ``python -m optimizer`` (exits the process).
+    """Entry point of ``allocopt`` and ``python -m allocopt`` (exits the process).
 
     Called without ``argv`` (as the process's own command) the time limit
     counts from the process start, SIGTERM exits cleanly and the process ends

@@ -1,12 +1,12 @@
 """The terminal side of a solve: live progress lines and Ctrl-C.
 
 :class:`LiveProgress` is an ``on_progress`` callback for
-:func:`optimizer.solve`: on a terminal one live line per stage (rich),
+:func:`allocopt.solve`: on a terminal one live line per stage (rich),
 updated at every improving solution; elsewhere (a pipe, a log file) one plain
 line when each stage ends. Lines go to stderr, so stdout stays for data.
 
 :func:`interrupt_handler` installs the Ctrl-C policy of ``allocopt solve``:
-the first SIGINT stops the search (:func:`optimizer.progress.stop_all`) and
+the first SIGINT stops the search (:func:`allocopt.progress.stop_all`) and
 passes SIGINT on to child processes (CBC asked to stop), so the best plan so
 far is written; the second one kills the children and exits at once (130).
 """

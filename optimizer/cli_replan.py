@@ -1,7 +1,7 @@
 """CLI commands of the re-planning loop: ``advance`` and ``diff``.
 
-Registered on :data:`optimizer.cli.app` when the CLI loads; the logic lives
-in :mod:`optimizer.replan` (``allocopt solve --previous`` is an option of
+Registered on :data:`allocopt.cli.app` when the CLI loads; the logic lives
+in :mod:`allocopt.replan` (``allocopt solve --previous`` is an option of
 ``solve``).
 """
 

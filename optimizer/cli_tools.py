@@ -1,6 +1,6 @@
 """CLI commands around solving: generate, import, export, bench, report.
 
-Registered on :data:`optimizer.cli.app` when the CLI loads. Each one only
+Registered on :data:`allocopt.cli.app` when the CLI loads. Each one only
 parses arguments and calls the library (``benchmarks`` and ``formulations``).
 """
 
@@ -63,7 +63,7 @@ def generate_cmd(
     if not 0 <= seed < 2**63:
         fail(f"--seed: must be in 0..{2**63 - 1}, got {seed}")
     if from_trace:
-        from benchmarks.realdata import generate_from_trace
+        from allocopt.benchmarks.realdata import generate_from_trace
 
         kwargs = {k: v for k, v in dict(n_jobs=jobs, n_nodes=nodes, slots=slots,
                                          start_hour=start_hour).items() if v is not None}
@@ -71,7 +71,7 @@ def generate_cmd(
             kwargs["zones"] = [z.strip() for z in zones.split(",") if z.strip()]
         data = generate_from_trace(seed=seed, **kwargs)
     else:
-        from benchmarks.generators import SIZES, generate_size
+        from allocopt.benchmarks.generators import SIZES, generate_size
 
         if size not in SIZES:
             fail(f"--size: unknown size {size!r} (sizes: {', '.join(SIZES)})")
@@ -92,7 +92,7 @@ def import_cmd(
     debug: DebugOption = False,
 ) -> None:
     """Import a classic instance (bin packing, vector bin packing, RCPSP)."""
-    from benchmarks.importers import KINDS, import_file, known_optimum
+    from allocopt.benchmarks.importers import KINDS, import_file, known_optimum
 
     if kind not in KINDS:
         fail(f"import: unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
@@ -121,7 +121,7 @@ def export_cmd(
     """Export the MILP model (PuLP) as an MPS or LP file for any solver."""
     if fmt not in ("mps", "lp"):
         fail(f"--format: {fmt!r} is not mps or lp")
-    from formulations.export import export_model
+    from allocopt.formulations.export import export_model
 
     try:
         info = export_model(load_problem(problem), out, fmt, stage=stage)
@@ -158,8 +158,8 @@ def bench_cmd(
     debug: DebugOption = False,
 ) -> None:
     """Run every (instance, solver, seed) of a suite; resumable; one row per run."""
-    from benchmarks.run import run_bench
-    from optimizer.solve import solvers
+    from allocopt.benchmarks.run import run_bench
+    from allocopt.solve import solvers
 
     names = [s.strip() for s in solver_names.split(",") if s.strip()]
     known = solvers()
@@ -189,7 +189,7 @@ def bench_cmd(
         fail(str(e))
     Console(highlight=False).print(f"results: {escape(str(path))}")
     if report_after:
-        from benchmarks.report import report
+        from allocopt.benchmarks.report import report
 
         typer.echo(report([path], plots=False))
 
@@ -205,7 +205,7 @@ def report_cmd(
     debug: DebugOption = False,
 ) -> None:
     """Markdown tables per suite (and PNG plots) from benchmark results."""
-    from benchmarks.report import plot_plan, report
+    from allocopt.benchmarks.report import plot_plan, report
 
     missing = [f"results file {str(p)!r} does not exist" for p in results if not p.exists()]
     if (plan_problem is None) != (plan is None):

@@ -1,6 +1,6 @@
 """CLI command ``allocopt view``: a plan as a self-contained HTML page or a PNG/SVG figure.
 
-Registered on :data:`optimizer.cli.app` when the CLI loads.
+Registered on :data:`allocopt.cli.app` when the CLI loads.
 """
 
 from __future__ import annotations

@@ -28,11 +28,11 @@ Merge (:func:`plan_decomposed`): the parts' plans use disjoint nodes and
 shares of the caps, so their union is a valid plan; the jobs no part placed
 are then offered, in the greedy planner's order, to the capacity still free
 (greedy on the merged schedule), and the remaining time goes to the
-neighbourhood search (``_lns`` of :mod:`formulations.solve_model`), whose
+neighbourhood search (``_lns`` of :mod:`allocopt.formulations.solve_model`), whose
 neighbourhoods cross part boundaries. The result is validated like every
-plan (:func:`optimizer.solve.solve`).
+plan (:func:`allocopt.solve.solve`).
 
-The parts run on an :mod:`optimizer.engines` engine (``local`` process pool
+The parts run on an :mod:`allocopt.engines` engine (``local`` process pool
 or ``ray``), one task per part, each with its own seed and one worker, so
 the plan is the same on either engine.
 """
@@ -306,7 +306,7 @@ def merge(prep: Prepared, placements: list[tuple[int, int, tuple[int, ...]]]) ->
 def plan_decomposed(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
                     deadline: float, k: int, backend_cls: Any, solver: str) -> Plan:
     """Solve in ``k`` parts, merge, fill leftovers greedily, then LNS."""
-    from formulations.solve_model import _lns, plan_arrays, to_plan
+    from allocopt.formulations.solve_model import _lns, plan_arrays, to_plan
 
     from .validate import better, compute_metrics, is_valid, validate
 

@@ -2,7 +2,7 @@
 
 One small interface, :class:`Engine`: ``map(fn, tasks)`` runs a picklable,
 module-level ``fn`` on every task and returns the results in task order.
-The decomposition (:mod:`optimizer.decompose`) solves its parts through it
+The decomposition (:mod:`allocopt.decompose`) solves its parts through it
 and the benchmark runner (``allocopt bench --engine``) its rows.
 
 * ``local`` (default): a :class:`concurrent.futures.ProcessPoolExecutor`

@@ -698,7 +698,7 @@ def run_greedy(
     Returns
     -------
     Plan
-        A plan that passes :func:`optimizer.validate.validate`.
+        A plan that passes :func:`allocopt.validate.validate`.
     """
     t0 = time.perf_counter()
     p = prep or Prepared(problem)

@@ -54,7 +54,7 @@ class Model:
         return Problem.from_dict(self._data)
 
     def solve(self, **kwargs: Any):  # noqa: ANN201
-        """Shortcut for ``optimizer.solve(self.data(), **kwargs)``."""
+        """Shortcut for ``allocopt.solve(self.data(), **kwargs)``."""
         from .solve import solve
 
         return solve(self.data(), **kwargs)

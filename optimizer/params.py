@@ -16,7 +16,7 @@ _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number"}
 
 @dataclass(frozen=True)
 class SolveParams:
-    """Parameters of :func:`optimizer.solve`.
+    """Parameters of :func:`allocopt.solve`.
 
     Attributes
     ----------
@@ -45,7 +45,7 @@ class SolveParams:
     symmetry
         Break symmetry between identical nodes (``count`` copies).
     parts
-        Parts of the POP-style decomposition (:mod:`optimizer.decompose`)
+        Parts of the POP-style decomposition (:mod:`allocopt.decompose`)
         for ``cpsat``: 0 (default) chooses from the model size estimate (one
         part, i.e. no decomposition, while it fits ``max_model_terms``), 1
         turns it off, K >= 2 forces K parts.
@@ -56,7 +56,7 @@ class SolveParams:
         Print the solver's search log.
     bound_worker
         Compute a packing-aware cost bound on HiGHS in a background thread
-        while the search runs (``formulations.bound_worker``; needs the
+        while the search runs (``allocopt.formulations.bound_worker``; needs the
         ``highs`` extra) and merge it into the plan's bound.
     """
 

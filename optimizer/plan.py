@@ -57,7 +57,7 @@ class Plan:
     """A plan as PLAN.md defines it.
 
     ``metrics`` are always recomputed from the assignments by
-    :func:`optimizer.validate.compute_metrics`, never copied from a solver.
+    :func:`allocopt.validate.compute_metrics`, never copied from a solver.
     """
 
     problem: str
@@ -158,7 +158,7 @@ class Plan:
 
     def to_records(self, problem: Any) -> list[dict[str, Any]]:
         """One dict per placed replica with energy, cost and carbon attributed
-        (rule and columns: :mod:`optimizer.records`)."""
+        (rule and columns: :mod:`allocopt.records`)."""
         from .records import plan_records
 
         return plan_records(problem, self)

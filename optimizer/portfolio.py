@@ -7,8 +7,8 @@ registered baselines -- cheapest first, within a share of the time limit
 would overrun it, except the :data:`FAST_MEMBERS`, which run while half the
 limit is left),
 validates each plan, and keeps the lexicographically best one
-(:func:`optimizer.validate.better`). The repair pass and the cost-lowering
-reinsertion (:mod:`optimizer.repair`, a fixed amount of work each) are applied
+(:func:`allocopt.validate.better`). The repair pass and the cost-lowering
+reinsertion (:mod:`allocopt.repair`, a fixed amount of work each) are applied
 to the best plan of the fast members -- exactly what the ``greedy`` planner
 returns -- and to the overall best, and the better result is kept. The winner hints the
 exact search and is the fallback ``solve()`` returns when the back-end finds

@@ -2,11 +2,11 @@
 
 Every record is a frozen pydantic model with unknown keys forbidden. Parsing
 goes object by object, so that *all* errors are collected and reported at once
-in one :class:`~optimizer.errors.ProblemError`, each naming the object and the
+in one :class:`~allocopt.errors.ProblemError`, each naming the object and the
 field, e.g. ``job 'a': after names unknown job 'b'``.
 
-Use :func:`Problem.from_dict` (or :func:`optimizer.formats.load_problem` for
-files, or the :class:`optimizer.model.Model` builder) to construct problems;
+Use :func:`Problem.from_dict` (or :func:`allocopt.formats.load_problem` for
+files, or the :class:`allocopt.model.Model` builder) to construct problems;
 they run the cross-object checks that a single record cannot do (unknown
 references, series lengths, duplicate ids, precedence cycles).
 """
@@ -164,8 +164,8 @@ class Objective(_Record):
 class Problem(_Record):
     """A complete, validated allocation problem.
 
-    Build one with :meth:`from_dict`, :func:`optimizer.load_problem` or the
-    :class:`optimizer.Model` builder; all of them run :func:`check_problem`.
+    Build one with :meth:`from_dict`, :func:`allocopt.load_problem` or the
+    :class:`allocopt.Model` builder; all of them run :func:`check_problem`.
 
     Examples
     --------

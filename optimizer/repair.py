@@ -16,7 +16,7 @@ A move is kept only if the plan gets lexicographically better: every
 taken-out job is back, or the ones left out are all of lower tiers than the
 inserted job (the inserted job's tier gains, only lower tiers lose).
 Otherwise the schedule is restored exactly. Every hard rule is checked by
-:class:`optimizer.greedy.Scheduler`, so the result is as valid as the input;
+:class:`allocopt.greedy.Scheduler`, so the result is as valid as the input;
 callers still validate it.
 """
 

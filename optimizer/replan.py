@@ -1,4 +1,4 @@
-"""Re-planning: the service loop around :func:`optimizer.solve` (PROBLEM.md, *Re-planning*).
+"""Re-planning: the service loop around :func:`allocopt.solve` (PROBLEM.md, *Re-planning*).
 
 A planning service calls the planner again and again. Between calls, jobs
 start and end, nodes fail, new jobs arrive and forecasts change. This module
@@ -14,7 +14,7 @@ carries the state from one call to the next:
   the change of every metric;
 * :func:`preplace` is the greedy engine's hook: running jobs first, then the
   planned placements that are still valid, before anything else is placed;
-* :func:`kept_plan` and :func:`keep_is_optimal` are :func:`optimizer.solve`'s
+* :func:`kept_plan` and :func:`keep_is_optimal` are :func:`allocopt.solve`'s
   fast path: a re-plan that cannot beat the previous placements returns them.
 
 Decisions where PROBLEM.md is silent (also in docs/PROBLEM.md):
@@ -256,7 +256,7 @@ def unchanged(previous: Plan, kept: Plan, greedy: Plan) -> bool:
     placement of ``previous``, its recomputed metrics are the ones
     ``previous`` reports (same tiers, cost and job counts: no new job, no new
     price), and the greedy planner cannot place one more job on top of it.
-    :func:`optimizer.solve` then returns ``kept`` at once (status
+    :func:`allocopt.solve` then returns ``kept`` at once (status
     ``feasible``: this is no proof). To re-optimise anyway, solve
     ``with_previous(problem, previous)`` instead of passing ``previous``."""
     if kept.metrics.get("moves") != 0 or len(kept.assignments) != len(previous.assignments):

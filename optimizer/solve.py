@@ -1,6 +1,6 @@
 """``solve()``: the one entry point. Always returns a valid plan.
 
-Every plan a solver produces goes through :func:`optimizer.validate.validate`
+Every plan a solver produces goes through :func:`allocopt.validate.validate`
 before it is returned. When a back-end is unavailable, fails, finds nothing
 or returns a plan the validator rejects, the greedy plan is returned instead
 and the plan's ``fallback`` says why. The better of the back-end's and the
@@ -61,11 +61,11 @@ def _load_plugins() -> None:
     if getattr(_load_plugins, "done", False):
         return
     _load_plugins.done = True  # type: ignore[attr-defined]
-    import formulations.solve_model  # noqa: F401 - registers cpsat
-    import formulations.solve_pulp  # noqa: F401 - registers pulp / pulp-highs
+    import allocopt.formulations.solve_model  # noqa: F401 - registers cpsat
+    import allocopt.formulations.solve_pulp  # noqa: F401 - registers pulp / pulp-highs
 
     try:
-        import benchmarks.baselines  # noqa: F401 - registers the baselines
+        import allocopt.benchmarks.baselines  # noqa: F401 - registers the baselines
     except ImportError:  # pragma: no cover - benchmarks ship with the package
         log.debug("baselines not available", exc_info=True)
 
@@ -101,26 +101,26 @@ def solve(
     bound
         ``"lp"``: when the returned plan has no proof (status not
         ``optimal`` and gap not 0), attach the
-        LP-relaxation bound (:func:`formulations.lp_bound.lp_bounds`, with
+        LP-relaxation bound (:func:`allocopt.formulations.lp_bound.lp_bounds`, with
         the plan as reference), merged with the solver's own bound (the
         tighter of the two per entry), and the gap recomputed. Computing it
         takes up to another
         ``time_limit`` seconds. ``None`` (default): solver bounds only.
     on_progress
-        Called with a :class:`optimizer.progress.ProgressEvent` as the solve
+        Called with a :class:`allocopt.progress.ProgressEvent` as the solve
         advances (greedy plan, each stage's start, improving solutions and
         end, ``done``). Returning ``False`` or calling ``event.stop()`` stops
-        the solve; so does :func:`optimizer.progress.stop_all`. A stopped
+        the solve; so does :func:`allocopt.progress.stop_all`. A stopped
         solve returns the best valid plan so far with ``interrupted=True``.
     previous
         The previous plan of a re-planning service: each job's ``planned``
-        placement is taken from it (:func:`optimizer.replan.with_previous`);
+        placement is taken from it (:func:`allocopt.replan.with_previous`);
         moves are then counted against it and priced by ``move_cost``.
 
     Returns
     -------
     Plan
-        Valid by :func:`optimizer.validate.validate`; ``status`` is
+        Valid by :func:`allocopt.validate.validate`; ``status`` is
         ``infeasible`` when a required job cannot be placed.
 
     Examples
@@ -297,13 +297,13 @@ GREEDY_MIN_S = 1.0
 
 
 #: Seconds of the time limit (at most 10 % of it) kept from the solver for
-#: :func:`optimizer.replan.revert_moves` when re-planning.
+#: :func:`allocopt.replan.revert_moves` when re-planning.
 REVERT_RESERVE_S = 3.0
 
 
 def _kept(problem: Problem, prep: Prepared, solver: str) -> Plan | None:
     """Re-planning: the valid plan keeping the previous placements, marked
-    ``optimal`` when :func:`optimizer.replan.keep_is_optimal` proves that no
+    ``optimal`` when :func:`allocopt.replan.keep_is_optimal` proves that no
     plan beats it (then no solver needs to run); None without one."""
     from .replan import keep_is_optimal, kept_plan
 
@@ -340,14 +340,14 @@ def _status_for_required(problem: Problem, prep: Prepared, plan: Plan) -> Plan:
 
 
 def _gap_to(problem: Problem, plan: Plan, bound: dict | None) -> float | None:
-    from formulations.stages import gap_of
+    from allocopt.formulations.stages import gap_of
 
     return gap_of(problem, plan.metrics, bound)
 
 
 def _with_lp_bound(problem: Problem, prep: Prepared, plan: Plan, time_limit: float) -> Plan:
     """``plan`` with the LP-relaxation bound and its gap (``bound="lp"``)."""
-    from formulations.lp_bound import lp_bounds
+    from allocopt.formulations.lp_bound import lp_bounds
 
     try:
         lp = lp_bounds(problem, prep, time_limit, plan=plan)
@@ -367,7 +367,7 @@ def _with_lp_bound(problem: Problem, prep: Prepared, plan: Plan, time_limit: flo
 
 def _with_gaps(problem: Problem, plan: Plan) -> Plan:
     """``plan`` with its per-entry ``gaps`` (0 everywhere for a proven plan)."""
-    from formulations.stages import gaps_of
+    from allocopt.formulations.stages import gaps_of
 
     gaps = gaps_of(problem, plan.metrics, plan.bound)
     if gaps is not None and plan.gap == 0.0:

@@ -6,7 +6,7 @@ SVG (no chart library, so a 2,000-job plan stays well under 5 MB). It shows
 
 * a Gantt chart by node, nodes grouped by region, one bar per replica coloured
   by priority tier; hovering a bar shows the job, tier, demand, start/end and
-  the job's energy, cost and carbon (attributed as in :mod:`optimizer.records`);
+  the job's energy, cost and carbon (attributed as in :mod:`allocopt.records`);
 * each region's facility power against its ``power_cap_kw``, and beneath it the
   price and carbon curves of every region, on the Gantt chart's time axis;
 * the unplaced jobs with their reasons, the metrics, and bound and gap per
@@ -18,7 +18,7 @@ SVG (no chart library, so a 2,000-job plan stays well under 5 MB). It shows
 extra) to a PNG or SVG file.
 
 A plan naming jobs or nodes the problem lacks is refused
-(:func:`check_plan_fits` raises :class:`~optimizer.errors.ProblemError`).
+(:func:`check_plan_fits` raises :class:`~allocopt.errors.ProblemError`).
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def write_figure(problem: Problem, plan: Plan, out: str | Path) -> Path:
     check_plan_fits(problem, plan)
     from matplotlib.figure import Figure
 
-    from benchmarks.report import _gantt  # the report's Gantt chart, reused
+    from allocopt.benchmarks.report import _gantt  # the report's Gantt chart, reused
 
     path = Path(out)
     H = problem.horizon.slots

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from optimizer import Problem
+from allocopt import Problem
 
 TESTS = Path(__file__).parent
 # ``tests/strategies.py`` is shared by test modules in sub-folders; make it

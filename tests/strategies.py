@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from hypothesis import strategies as st
 
-from optimizer import Problem
+from allocopt import Problem
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.formats import load_problem
+from allocopt.formats import load_problem
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 NAMES = ["quickstart", "replicated_inference", "energy_shifting"]

@@ -1,8 +1,8 @@
 """The heuristic baselines people use today, as planners of the same problem.
 
 Importing this package registers every baseline with
-:func:`optimizer.solve.register_solver` (kind ``"baseline"``), so
-``optimizer.solve(problem, solver="first-fit")`` runs one through the same
+:func:`allocopt.solve.register_solver` (kind ``"baseline"``), so
+``allocopt.solve(problem, solver="first-fit")`` runs one through the same
 validator gate as every other planner, and :data:`BASELINES` maps each name
 to its ``plan(problem, *, seed=0) -> Plan``. All of them run on the greedy
 engine's feasibility machinery, so they honour every hard constraint; they
@@ -10,7 +10,7 @@ differ in job order and option choice. ``README.md`` states each rule.
 
 Examples
 --------
->>> from benchmarks.baselines import get_baseline, list_baselines
+>>> from allocopt.benchmarks.baselines import get_baseline, list_baselines
 >>> "first-fit" in list_baselines()
 True
 """
@@ -35,7 +35,7 @@ from . import (  # noqa: F401 - importing a module registers its baseline
 from ._common import BASELINES as BASELINES
 
 if TYPE_CHECKING:
-    from optimizer.plan import Plan
+    from allocopt.plan import Plan
 
 #: The baseline modules, in the order of README.md.
 MODULES = (

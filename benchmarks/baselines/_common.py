@@ -1,8 +1,8 @@
 """Shared pieces of the baselines: job orders, option keys and registration.
 
-Every baseline is the greedy engine (:func:`optimizer.greedy.run_greedy`)
+Every baseline is the greedy engine (:func:`allocopt.greedy.run_greedy`)
 with its own job order and option score, so each one honours every hard
-constraint through :class:`optimizer.greedy.Scheduler`'s feasibility checks.
+constraint through :class:`allocopt.greedy.Scheduler`'s feasibility checks.
 A score maps a batch of options (``opts``: arrays ``(k, S)`` over candidate
 nodes ``opts.nodes``, in node-class order, and starts ``opts.starts``) to
 keys where lower is better; infeasible pairs are masked by the engine.
@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
-from optimizer.solve import SolverInfo, register_solver
+from allocopt.solve import SolverInfo, register_solver
 
 if TYPE_CHECKING:
-    from optimizer.greedy import Options, Scheduler
-    from optimizer.params import SolveParams
-    from optimizer.plan import Plan
-    from optimizer.prepared import Prepared
-    from optimizer.problem import Problem
+    from allocopt.greedy import Options, Scheduler
+    from allocopt.params import SolveParams
+    from allocopt.plan import Plan
+    from allocopt.prepared import Prepared
+    from allocopt.problem import Problem
 
 EPS = 1e-9
 

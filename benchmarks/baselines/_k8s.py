@@ -19,8 +19,8 @@ import numpy as np
 from ._common import EPS, start_then_rule, window_free
 
 if TYPE_CHECKING:
-    from optimizer.greedy import Options, Scheduler
-    from optimizer.prepared import Prepared
+    from allocopt.greedy import Options, Scheduler
+    from allocopt.prepared import Prepared
 
 
 def node_scores(opts: Options, sched: Scheduler, j: int, most: bool,

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from optimizer.greedy import run_greedy
-from optimizer.prepared import Prepared
+from allocopt.greedy import run_greedy
+from allocopt.prepared import Prepared
 
 from ._common import (
     dominant_share,
@@ -29,9 +29,9 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
-    from optimizer.greedy import Options, Scheduler
-    from optimizer.plan import Plan
-    from optimizer.problem import Problem
+    from allocopt.greedy import Options, Scheduler
+    from allocopt.plan import Plan
+    from allocopt.problem import Problem
 
 NAME = "best-fit-decreasing"
 DESCRIPTION = "largest jobs first, earliest start on the tightest-fitting node"

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from optimizer.greedy import job_order, run_greedy
-from optimizer.prepared import Prepared
+from allocopt.greedy import job_order, run_greedy
+from allocopt.prepared import Prepared
 
 from ._common import register
 
 if TYPE_CHECKING:
-    from optimizer.greedy import Options, Scheduler
-    from optimizer.plan import Plan
-    from optimizer.problem import Problem
+    from allocopt.greedy import Options, Scheduler
+    from allocopt.plan import Plan
+    from allocopt.problem import Problem
 
 NAME = "carbon-agnostic"
 DESCRIPTION = "the greedy planner with prices and carbon ignored (earliest start)"

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from optimizer.greedy import run_greedy
-from optimizer.prepared import Prepared
+from allocopt.greedy import run_greedy
+from allocopt.prepared import Prepared
 
 from ._common import register, topo_order
 
 if TYPE_CHECKING:
-    from optimizer.greedy import Options, Scheduler
-    from optimizer.plan import Plan
-    from optimizer.problem import Problem
+    from allocopt.greedy import Options, Scheduler
+    from allocopt.plan import Plan
+    from allocopt.problem import Problem
 
 NAME = "carbon-greedy"
 DESCRIPTION = "file order, each job in its lowest-carbon feasible window and region"

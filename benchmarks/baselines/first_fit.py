@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from optimizer.greedy import run_greedy
-from optimizer.prepared import Prepared
+from allocopt.greedy import run_greedy
+from allocopt.prepared import Prepared
 
 from ._common import register, start_then_node, topo_order
 
 if TYPE_CHECKING:
-    from optimizer.plan import Plan
-    from optimizer.problem import Problem
+    from allocopt.plan import Plan
+    from allocopt.problem import Problem
 
 NAME = "first-fit"
 DESCRIPTION = "file order, earliest start on the first node with room"

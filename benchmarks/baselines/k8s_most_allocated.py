@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from optimizer.greedy import run_greedy
-from optimizer.prepared import Prepared
+from allocopt.greedy import run_greedy
+from allocopt.prepared import Prepared
 
 from ._common import register, topo_order
 from ._k8s import k8s_key
 
 if TYPE_CHECKING:
-    from optimizer.greedy import Options, Scheduler
-    from optimizer.plan import Plan
-    from optimizer.problem import Problem
+    from allocopt.greedy import Options, Scheduler
+    from allocopt.plan import Plan
+    from allocopt.problem import Problem
 
 NAME = "k8s-most-allocated"
 DESCRIPTION = "kube-scheduler NodeResourcesFit MostAllocated, priority queue order"

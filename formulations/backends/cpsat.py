@@ -117,7 +117,7 @@ class CpSatBackend:
         for key, val in self.options:
             setattr(solver.parameters, key, val)
         self.solver = solver
-        from optimizer import progress
+        from allocopt import progress
 
         prog = progress.current()
         if prog is None:

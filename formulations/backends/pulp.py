@@ -4,7 +4,7 @@ The same constraint families that build the CP-SAT model build a mixed
 integer linear program here, solved by CBC (the binary bundled with PuLP, or
 a ``cbc`` on the ``PATH``) or by HiGHS (``highspy``).
 
-Differences from :class:`~formulations.backends.cpsat.CpSatBackend`:
+Differences from :class:`~allocopt.formulations.backends.cpsat.CpSatBackend`:
 
 * no native cumulative constraint (``native_cumulative = False``): the
   capacity family uses its time-indexed variant (``z[j,n,s]``), whose hint
@@ -311,7 +311,7 @@ def _end(proc: subprocess.Popen) -> None:
 
 
 #: Every solver process and temporary folder in use, across threads: a solve
-#: running in a worker thread (``optimizer.solve`` with progress) does not
+#: running in a worker thread (``allocopt.solve`` with progress) does not
 #: reach its ``finally`` blocks when the process exits on SIGTERM, so the
 #: exit handler :func:`_end_all` ends and removes what is left.
 _LIVE_PROCS: set[subprocess.Popen] = set()

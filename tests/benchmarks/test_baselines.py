@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-import benchmarks.baselines as baselines
-from benchmarks.baselines import get_baseline, list_baselines
-from optimizer import Problem, is_valid, solve, solvers, validate
-from optimizer.greedy import run_greedy
+import allocopt.benchmarks.baselines as baselines
+from allocopt.benchmarks.baselines import get_baseline, list_baselines
+from allocopt import Problem, is_valid, solve, solvers, validate
+from allocopt.greedy import run_greedy
 
 NAMES = [
     "first-fit", "first-fit-decreasing", "best-fit-decreasing", "priority-greedy",
@@ -167,16 +167,16 @@ def test_valid_on_shared_strategies(name):
 @pytest.mark.parametrize(("seed", "mode"), [(0, "lexicographic"), (1, "weighted")])
 def test_valid_on_generated_problems(seed, mode):
     """Every baseline is valid on the benchmark generator's all-feature problems."""
-    generators = pytest.importorskip("benchmarks.generators")
+    generators = pytest.importorskip("allocopt.benchmarks.generators")
     if not hasattr(generators, "generate"):
-        pytest.skip("benchmarks.generators has no generate()")
+        pytest.skip("allocopt.benchmarks.generators has no generate()")
     problem = Problem.from_dict(generators.generate(30, 12, 3, 24, seed=seed, mode=mode))
     for name in NAMES:
         assert_sound(problem, get_baseline(name)(problem, seed=seed), name)
 
 
 def test_all_registered():
-    """``optimizer.solvers()`` lists every baseline, of kind ``baseline``."""
+    """``allocopt.solvers()`` lists every baseline, of kind ``baseline``."""
     table = solvers()
     for name in NAMES:
         assert table[name].kind == "baseline"
@@ -296,9 +296,9 @@ def test_k8s_most_packs_least_spreads():
 
 def test_k8s_score_integer_mean_over_resources():
     """The node score is kube-scheduler's integer mean, skipping absent resources."""
-    from benchmarks.baselines._k8s import node_scores
-    from optimizer.greedy import Scheduler
-    from optimizer.prepared import Prepared
+    from allocopt.benchmarks.baselines._k8s import node_scores
+    from allocopt.greedy import Scheduler
+    from allocopt.prepared import Prepared
 
     p = Problem.from_dict({
         "name": "k8s", "horizon": {"slots": 2}, "resources": ["gpu", "cpu", "mem_gb"],

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.generators import (
+from allocopt.benchmarks.generators import (
     FEATURES,
     SIZES,
     generate,
     generate_size,
     write_suite,
 )
-from optimizer.formats import load_problem
-from optimizer.problem import Problem
+from allocopt.formats import load_problem
+from allocopt.problem import Problem
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "data" / "bench"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import importers
-from benchmarks.importers import (
+from allocopt.benchmarks import importers
+from allocopt.benchmarks.importers import (
     import_bpplib,
     import_file,
     import_psplib,
@@ -19,9 +19,9 @@ from benchmarks.importers import (
     known_optimum,
     objective_from_plan,
 )
-from optimizer.plan import Assignment, Plan, SolveStatus
-from optimizer.problem import Problem
-from optimizer.validate import compute_metrics, validate
+from allocopt.plan import Assignment, Plan, SolveStatus
+from allocopt.problem import Problem
+from allocopt.validate import compute_metrics, validate
 
 # --------------------------------------------------------------------------
 # Instance texts

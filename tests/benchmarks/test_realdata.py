@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from benchmarks import realdata
-from benchmarks.realdata import (
+from allocopt.benchmarks import realdata
+from allocopt.benchmarks.realdata import (
     DATA_DIR,
     HOURS_2023,
     ZONE_REGIONS,
@@ -31,7 +31,7 @@ from benchmarks.realdata import (
     trace_workload,
     write_problem,
 )
-from optimizer.problem import Problem
+from allocopt.problem import Problem
 
 REPO = Path(realdata.__file__).resolve().parents[1]
 

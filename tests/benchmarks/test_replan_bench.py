@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.replan import SCENARIOS, URGENT_JOBS, run, scenario, variant
-from optimizer import load_problem, solve
-from optimizer.replan import advance
+from allocopt.benchmarks.replan import SCENARIOS, URGENT_JOBS, run, scenario, variant
+from allocopt import load_problem, solve
+from allocopt.replan import advance
 
 SMALL = Path(__file__).parents[2] / "data" / "bench" / "small" / "small-s0.json"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from benchmarks.report import best_rows, compare, plot_plan, report, solver_stats
-from optimizer import Problem, solve
+from allocopt.benchmarks.report import best_rows, compare, plot_plan, report, solver_stats
+from allocopt import Problem, solve
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.report import _solver_table, solver_stats
+from allocopt.benchmarks.report import _solver_table, solver_stats
 
 
 def _row(instance: str, solver: str, *, p2: float, p0: float, cost: float, carbon: float,

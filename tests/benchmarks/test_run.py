@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.run import BENCH_DIR, read_rows, run_bench
+from allocopt.benchmarks.run import BENCH_DIR, read_rows, run_bench
 
 SMALL = BENCH_DIR / "small" / "small-s0.json"
 

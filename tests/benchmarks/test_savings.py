@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from benchmarks.report import best_rows, report
-from benchmarks.savings import bounds_for, plot_slack, same_work, savings, section, split
+from allocopt.benchmarks.report import best_rows, report
+from allocopt.benchmarks.savings import bounds_for, plot_slack, same_work, savings, section, split
 
 if TYPE_CHECKING:
     from pathlib import Path

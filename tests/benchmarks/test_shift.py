@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from benchmarks.shift import (
+from allocopt.benchmarks.shift import (
     OBJECTIVES,
     PINNED_SHARE,
     SLACKS,
@@ -19,8 +19,8 @@ from benchmarks.shift import (
     read_bounds,
     variant,
 )
-from optimizer import load_problem, solve
-from optimizer.validate import is_valid, validate
+from allocopt import load_problem, solve
+from allocopt.validate import is_valid, validate
 
 NAMES = [instance_name(k, o, f) for k in SLACKS for o in OBJECTIVES for f in ("free", "time")]
 

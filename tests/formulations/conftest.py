@@ -22,5 +22,5 @@ def backend(request: pytest.FixtureRequest) -> type:
 
 @pytest.fixture(params=sorted(BACKENDS))
 def solver(request: pytest.FixtureRequest) -> str:
-    """The name under which ``optimizer.solve`` runs each exact back-end."""
+    """The name under which ``allocopt.solve`` runs each exact back-end."""
     return request.param

@@ -14,15 +14,15 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from formulations.backends.cpsat import CpSatBackend
-from formulations.scope import Scope, full_scope
-from formulations.solve_model import hint_values, plan_arrays
-from formulations.stages import build
-from formulations.variables import Variables, make_variables
-from optimizer import Plan, Problem, SolveStatus, is_valid, solve, validate
-from optimizer.plan import Assignment, Unplaced
-from optimizer.prepared import Prepared
-from optimizer.validate import compute_metrics, lex_key
+from allocopt.formulations.backends.cpsat import CpSatBackend
+from allocopt.formulations.scope import Scope, full_scope
+from allocopt.formulations.solve_model import hint_values, plan_arrays
+from allocopt.formulations.stages import build
+from allocopt.formulations.variables import Variables, make_variables
+from allocopt import Plan, Problem, SolveStatus, is_valid, solve, validate
+from allocopt.plan import Assignment, Unplaced
+from allocopt.prepared import Prepared
+from allocopt.validate import compute_metrics, lex_key
 
 
 def _backends() -> dict[str, type]:
@@ -35,7 +35,7 @@ def _backends() -> dict[str, type]:
     out: dict[str, type] = {"cpsat": CpSatBackend}
     wanted = {w.strip() for w in os.environ.get("ALLOCOPT_TEST_BACKENDS", "").split(",")}
     if wanted & {"pulp", "pulp-highs"}:
-        from formulations.backends import pulp as pulp_backend
+        from allocopt.formulations.backends import pulp as pulp_backend
 
         if "pulp" in wanted and pulp_backend.cbc_available():
             out["pulp"] = pulp_backend.PulpBackend

@@ -10,12 +10,12 @@ from formulation_kit import assert_valid, problem, random_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formulations import alns as alns_mod
-from formulations.backends.cpsat import CpSatBackend
-from formulations.stages import Stage
-from optimizer import SolveParams, solve
-from optimizer.prepared import Prepared
-from optimizer.validate import better, is_valid, lex_key, validate
+from allocopt.formulations import alns as alns_mod
+from allocopt.formulations.backends.cpsat import CpSatBackend
+from allocopt.formulations.stages import Stage
+from allocopt import SolveParams, solve
+from allocopt.prepared import Prepared
+from allocopt.validate import better, is_valid, lex_key, validate
 
 PARAMS = SolveParams(time_limit=2.0, seed=0, workers=1, max_model_terms=1)
 
@@ -56,7 +56,7 @@ def test_alns_accepts_only_validated_improvements(seed):
         if search.step(end + 5.0):
             assert better(p, search.metrics, before)
             keys.append(lex_key(p, search.metrics))
-    from formulations.solve_model import to_plan
+    from allocopt.formulations.solve_model import to_plan
     plan = to_plan(p, prep, search.start, search.nodes, "cpsat", "x")
     assert is_valid(plan.replace(status="infeasible"), validate(p, plan))
     assert not better(p, start.metrics, plan.metrics)
@@ -72,11 +72,11 @@ def test_alns_rejects_an_invalid_candidate(monkeypatch, caplog):
                 regions=[{"id": "eu", "price_per_kwh": [0.1, 0.1, 0.2, 0.2]}])
     prep = Prepared(p)
     start = solve(p, solver="greedy")
-    from optimizer.validate import Violation
+    from allocopt.validate import Violation
     monkeypatch.setattr(alns_mod, "validate", lambda problem, plan: [Violation("capacity", "x")])
     search = alns_mod.Alns(p, prep, PARAMS, start, CpSatBackend, "cpsat")
     import time
-    with caplog.at_level(logging.ERROR, logger="formulations.alns"):
+    with caplog.at_level(logging.ERROR, logger="allocopt.formulations.alns"):
         for _ in range(6):
             assert not search.step(time.perf_counter() + 5.0)
     assert search.metrics == start.metrics

@@ -1,4 +1,4 @@
-"""The background cost bound (formulations.bound_worker) is merged into the
+"""The background cost bound (allocopt.formulations.bound_worker) is merged into the
 plan and never contradicts it: the merged cost bound is at most the plan's
 cost, at least the solver's own, and at most the true optimum's cost."""
 
@@ -11,11 +11,11 @@ from formulation_kit import brute_force_best, problem, random_problem, solve_exa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formulations.bound_worker import BoundWorker, merge_cost_bound, trivial_tier_bounds
-from optimizer import SolveParams, solve
-from optimizer.plan import SolveStatus
-from optimizer.prepared import Prepared
-from optimizer.validate import compute_metrics
+from allocopt.formulations.bound_worker import BoundWorker, merge_cost_bound, trivial_tier_bounds
+from allocopt import SolveParams, solve
+from allocopt.plan import SolveStatus
+from allocopt.prepared import Prepared
+from allocopt.validate import compute_metrics
 
 pytest.importorskip("highspy")
 

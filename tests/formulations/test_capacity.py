@@ -14,7 +14,7 @@ from formulation_kit import (
     solve_exact,
 )
 
-from formulations.capacity import add_capacity
+from allocopt.formulations.capacity import add_capacity
 
 # One 8-GPU node, 1 kW per GPU; price 0.1/kWh in slots 0-1 and 0.2/kWh in 2-3.
 NODE = [{"id": "n", "region": "eu", "capacity": {"gpu": 8, "cpu": 32},

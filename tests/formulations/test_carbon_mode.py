@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from formulation_kit import placed, problem, solve_exact
 
-from optimizer import solve
-from optimizer.errors import ProblemError
-from optimizer.problem import Problem
-from optimizer.validate import better, lex_key
+from allocopt import solve
+from allocopt.errors import ProblemError
+from allocopt.problem import Problem
+from allocopt.validate import better, lex_key
 
 # 'dirty' is cheap (0.05-0.06 /kWh) at 800 g/kWh; 'clean' is dear at 50 g/kWh
 # in slots 0-1 (0.30 then 0.20 /kWh) and 400 g/kWh in slots 2-3.
@@ -115,8 +115,8 @@ def test_schema_accepts_carbon_mode_and_rejects_unknown():
 def test_lp_bound_carbon_stage():
     """The LP relaxation's carbon bound with every tier at the reference's
     value is the clean slots' 0.1 kg (the job cannot be split cleaner)."""
-    from formulations.backends.pulp import cbc_available, highs_available
-    from formulations.lp_bound import lp_bounds
+    from allocopt.formulations.backends.pulp import cbc_available, highs_available
+    from allocopt.formulations.lp_bound import lp_bounds
 
     if not (highs_available() or cbc_available()):
         pytest.skip("no LP solver")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from formulation_kit import full_model, placed, problem, solve_exact
 
-from formulations.energy import cost_terms
+from allocopt.formulations.energy import cost_terms
 
 NODE = {"id": "n", "region": "eu", "capacity": {"gpu": 8}, "kw_per_unit": {"gpu": 1.0}}
 JOB4 = {"id": "a", "demand": {"gpu": 4}, "duration": 2}  # 4 kW for 2 slots = 8 kWh of IT energy

@@ -14,7 +14,7 @@ from formulation_kit import (
     solve_exact,
 )
 
-from formulations.energy import add_energy
+from allocopt.formulations.energy import add_energy
 
 # One 8-GPU node drawing 1 kW per GPU: a k-GPU job draws k kW.
 NODE = {"id": "n", "region": "eu", "capacity": {"gpu": 8}, "kw_per_unit": {"gpu": 1.0}}

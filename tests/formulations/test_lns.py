@@ -11,11 +11,11 @@ from formulation_kit import assert_valid, placed, problem, random_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formulations.scope import neighbourhood_scope
-from formulations.solve_model import plan_arrays
-from optimizer import SolveParams, solve
-from optimizer.prepared import Prepared
-from optimizer.validate import better
+from allocopt.formulations.scope import neighbourhood_scope
+from allocopt.formulations.solve_model import plan_arrays
+from allocopt import SolveParams, solve
+from allocopt.prepared import Prepared
+from allocopt.validate import better
 
 LNS = SolveParams(time_limit=2.0, seed=0, workers=1, max_model_terms=1)
 
@@ -85,7 +85,7 @@ def test_lns_rounds_produce_valid_plans(caplog):
     """No neighbourhood of the pool problem yields a plan the validator rejects
     (solve_model logs such rounds as errors and discards them)."""
     p = problem(BIG_AND_C, slots=2, nodes=POOL)
-    with caplog.at_level(logging.ERROR, logger="formulations.solve_model"):
+    with caplog.at_level(logging.ERROR, logger="allocopt.formulations.solve_model"):
         plan = solve(p, solver="cpsat", params=SolveParams(
             time_limit=1.5, seed=0, workers=1, max_model_terms=1))
     assert_valid(p, plan)
@@ -99,7 +99,7 @@ def test_neighbourhoods_are_halved_until_they_fit(monkeypatch):
     or only two jobs are left."""
     import dataclasses
 
-    import formulations.alns as sm
+    import allocopt.formulations.alns as sm
 
     built = []
     original = sm.neighbourhood_scope
@@ -126,7 +126,7 @@ def test_windowed_neighbourhoods_stay_valid_and_never_worse(seed):
     """Long horizons get time-windowed neighbourhoods over a pool of nodes;
     forced on here (a window of +-1 slot on any horizon) on random problems:
     every plan validates and is at least as good as greedy's."""
-    import formulations.alns as sm
+    import allocopt.formulations.alns as sm
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(sm, "half_width", lambda prep: 1)
@@ -177,7 +177,7 @@ def test_node_pool_limits_busy_nodes_but_keeps_the_current_ones():
 def test_targets_that_stayed_out_make_way_for_others():
     """Target rounds free unplaced jobs; those an earlier round freed without
     placing them (``skip``) are chosen again only when no other is left."""
-    from formulations.solve_model import _neighbourhood
+    from allocopt.formulations.solve_model import _neighbourhood
 
     jobs = [{"id": f"j{i}", "demand": {"gpu": 8}, "duration": 2, "priority": 1} for i in range(4)]
     p = problem(jobs, slots=4)

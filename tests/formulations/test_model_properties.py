@@ -22,8 +22,8 @@ from formulation_kit import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer import solve
-from optimizer.validate import better, compute_metrics, lex_key
+from allocopt import solve
+from allocopt.validate import better, compute_metrics, lex_key
 
 SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True)

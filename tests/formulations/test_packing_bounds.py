@@ -1,10 +1,10 @@
 """Packing-aware rows and the packing relaxation never cut off a valid plan.
 
 * dual-feasible functions: ``sum x <= 1`` implies ``sum f(x) <= 1``;
-* the CP-SAT packing rows (:mod:`formulations.packing`) accept every valid
+* the CP-SAT packing rows (:mod:`allocopt.formulations.packing`) accept every valid
   plan (greedy and the brute-force optimum fixed into the model), and the
   model with them has the same optimum as without;
-* the relaxation of :mod:`formulations.packing_bound` with tier floors at a
+* the relaxation of :mod:`allocopt.formulations.packing_bound` with tier floors at a
   valid plan's values gives a cost bound <= that plan's cost (the
   brute-force optimum and the greedy plan), integer or relaxed.
 """
@@ -27,11 +27,11 @@ from formulation_kit import (
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import formulations.packing as packing
-from formulations.packing_bound import build_relaxation, dff, solve_bound
-from optimizer import solve
-from optimizer.prepared import Prepared
-from optimizer.validate import compute_metrics, lex_key
+import allocopt.formulations.packing as packing
+from allocopt.formulations.packing_bound import build_relaxation, dff, solve_bound
+from allocopt import solve
+from allocopt.prepared import Prepared
+from allocopt.validate import compute_metrics, lex_key
 
 pytest.importorskip("highspy")
 

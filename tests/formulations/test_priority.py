@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from formulation_kit import full_model, placed, problem, reasons, solve_exact
 
-from formulations.priority import required_terms, tier_terms
-from formulations.stages import make_stages
+from allocopt.formulations.priority import required_terms, tier_terms
+from allocopt.formulations.stages import make_stages
 
 # One 8-GPU node for two slots: an 8-GPU job and two 4-GPU jobs cannot all run.
 HI = {"id": "hi", "demand": {"gpu": 8}, "duration": 2, "priority": 1, "value": 1.0}
@@ -115,9 +115,9 @@ def test_a_tier_stage_leaves_out_lower_tiers_but_not_what_it_needs():
     """Tier 1's stage drops the tier-0 jobs, except a predecessor of a tier-1
     job and a required one; the required stage keeps only required jobs and
     their predecessors."""
-    from formulations.scope import full_scope
-    from formulations.stages import droppable
-    from optimizer.prepared import Prepared
+    from allocopt.formulations.scope import full_scope
+    from allocopt.formulations.stages import droppable
+    from allocopt.prepared import Prepared
 
     jobs = [{"id": "pre", "demand": {"gpu": 1}, "duration": 1},
             {"id": "top", "demand": {"gpu": 1}, "duration": 1, "priority": 1, "after": ["pre"]},
@@ -143,10 +143,10 @@ def test_leaving_lower_tiers_out_changes_no_stage_value(seed):
     (both proven): dropping lower tiers is exact, not a heuristic."""
     from formulation_kit import random_problem
 
-    from formulations.solve_model import hint_values, plan_arrays, refiller
-    from formulations.stages import run_stages
-    from optimizer.greedy import run_greedy
-    from optimizer.params import SolveParams
+    from allocopt.formulations.solve_model import hint_values, plan_arrays, refiller
+    from allocopt.formulations.stages import run_stages
+    from allocopt.greedy import run_greedy
+    from allocopt.params import SolveParams
     import time
 
     p = random_problem(seed)

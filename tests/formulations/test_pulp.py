@@ -1,6 +1,6 @@
 """The MILP through PuLP (CBC, HiGHS): same optima as CP-SAT, LP bounds, export.
 
-The cross-check runs the stage sequence of :mod:`formulations.stages` on the
+The cross-check runs the stage sequence of :mod:`allocopt.formulations.stages` on the
 full model with each back-end and compares every stage's value. Both
 back-ends solve the same integer-scaled model, so proven optima agree
 exactly; costs are compared with a 1e-4 relative tolerance anyway (the
@@ -21,18 +21,18 @@ from typing import Any
 import pytest
 
 # formulations (and so OR-Tools) before pulp: see formulations/backends/pulp.py.
-from formulations.backends import pulp as pulp_backend
-from formulations.backends.cpsat import CpSatBackend
-from formulations.backends.pulp import PulpBackend, PulpHighsBackend, status_of
-from formulations.export import export_model, stage_names
-from formulations.lp_bound import lp_bound_report, lp_bounds
-from formulations.scope import full_scope
-from formulations.solve_model import extract, hint_values, plan_arrays, to_plan
-from formulations.stages import Stage, build, make_stages, run_stages
-from optimizer import Problem, SolveParams, SolveStatus, solve
-from optimizer.greedy import run_greedy
-from optimizer.prepared import Prepared
-from optimizer.validate import is_valid, validate
+from allocopt.formulations.backends import pulp as pulp_backend
+from allocopt.formulations.backends.cpsat import CpSatBackend
+from allocopt.formulations.backends.pulp import PulpBackend, PulpHighsBackend, status_of
+from allocopt.formulations.export import export_model, stage_names
+from allocopt.formulations.lp_bound import lp_bound_report, lp_bounds
+from allocopt.formulations.scope import full_scope
+from allocopt.formulations.solve_model import extract, hint_values, plan_arrays, to_plan
+from allocopt.formulations.stages import Stage, build, make_stages, run_stages
+from allocopt import Problem, SolveParams, SolveStatus, solve
+from allocopt.greedy import run_greedy
+from allocopt.prepared import Prepared
+from allocopt.validate import is_valid, validate
 
 import pulp  # noqa: E402, I001 - after OR-Tools, on purpose
 
@@ -350,7 +350,7 @@ def test_lp_bound_never_below_a_proven_optimum(seed: int) -> None:
 def test_area_relaxation_never_below_a_proven_optimum(seed: int, monkeypatch) -> None:
     """The coarse relaxation for problems too large for the time-indexed LP
     is still a bound (forced here on the small random problems)."""
-    from formulations import lp_bound
+    from allocopt.formulations import lp_bound
 
     monkeypatch.setattr(lp_bound, "LP_MAX_TERMS", -1)
     _, plan = _proven("cpsat", seed)
@@ -367,7 +367,7 @@ def test_area_relaxation_hand_checked(monkeypatch) -> None:
     Area: 24 + 8 = 32 fits, so the area relaxation bounds the tier by 6 + 1 = 7.
     In time they do not fit (the big job leaves one free slot, the small one
     needs two): the optimum is 6, and the bound is valid but loose."""
-    from formulations import lp_bound
+    from allocopt.formulations import lp_bound
 
     monkeypatch.setattr(lp_bound, "LP_MAX_TERMS", -1)
     problem = Problem.from_dict({
@@ -465,7 +465,7 @@ def test_export_other_stages_and_errors(tmp_path: Path) -> None:
 def test_lp_bound_is_merged_with_the_solvers_own() -> None:
     """The tighter bound wins per entry: lowest tier upper bound, highest cost
     lower bound (an LP bound never loosens what the solver proved)."""
-    from optimizer.solve import _tighter  # noqa: PLC2701
+    from allocopt.solve import _tighter  # noqa: PLC2701
 
     own = {"placed_value_by_priority": {"1": 10.0, "0": 7.0}, "cost": 3.0}
     lp = {"placed_value_by_priority": {"1": 12.0, "0": 6.5}, "cost": 4.0}
@@ -478,8 +478,8 @@ def test_cli_bound_lp(tmp_path: Path) -> None:
     """``allocopt solve --bound lp`` writes the bound; a bad value exits 2."""
     from typer.testing import CliRunner
 
-    from optimizer.cli import app
-    from optimizer.formats import save_problem
+    from allocopt.cli import app
+    from allocopt.formats import save_problem
 
     path = tmp_path / "p.json"
     save_problem(random_problem(16), path)
@@ -499,8 +499,8 @@ def test_cli_export_stage(tmp_path: Path) -> None:
     """``allocopt export --stage cost`` writes that stage; an unknown stage exits 2."""
     from typer.testing import CliRunner
 
-    from optimizer.cli import app
-    from optimizer.formats import save_problem
+    from allocopt.cli import app
+    from allocopt.formats import save_problem
 
     path = tmp_path / "p.json"
     save_problem(random_problem(7), path)

@@ -14,7 +14,7 @@ from formulation_kit import (
     solve_exact,
 )
 
-from formulations.replication import add_replication
+from allocopt.formulations.replication import add_replication
 
 # Regions a (0.2/kWh), b (0.3/kWh), c (0.1/kWh); a-b 10 ms, a-c 100 ms, so
 # b-c is 110 ms through a. Two 4-GPU nodes in a, one in b, two in c; every

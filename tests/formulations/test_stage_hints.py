@@ -9,10 +9,10 @@ from formulation_kit import full_model, random_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formulations.solve_model import extract, hint_values, plan_arrays, to_plan
-from formulations.stages import make_stages, run_stages
-from optimizer import SolveParams, solve
-from optimizer.validate import better
+from allocopt.formulations.solve_model import extract, hint_values, plan_arrays, to_plan
+from allocopt.formulations.stages import make_stages, run_stages
+from allocopt import SolveParams, solve
+from allocopt.validate import better
 
 
 @settings(max_examples=8, deadline=None, derandomize=True)

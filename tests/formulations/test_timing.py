@@ -15,7 +15,7 @@ from formulation_kit import (
     solve_exact,
 )
 
-from formulations.timing import add_timing, tardiness_terms
+from allocopt.formulations.timing import add_timing, tardiness_terms
 
 # One 8-GPU node drawing 1 kW per GPU; a 4-GPU job draws 4 kW.
 NODE = [{"id": "n", "region": "eu", "capacity": {"gpu": 8}, "kw_per_unit": {"gpu": 1.0}}]

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from optimizer import Plan, Problem, SolveStatus, load_problem
-from optimizer import cli as cli_mod
-from optimizer.cli import app
-from optimizer.solve import _SOLVERS, SolverInfo
-from optimizer.validate import is_valid, validate
+from allocopt import Plan, Problem, SolveStatus, load_problem
+from allocopt import cli as cli_mod
+from allocopt.cli import app
+from allocopt.solve import _SOLVERS, SolverInfo
+from allocopt.validate import is_valid, validate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -225,7 +225,7 @@ def _fake_solve(status: SolveStatus | None = None, exc: Exception | None = None)
     def fake(problem: Problem, **kwargs: Any) -> Plan:
         if exc is not None:
             raise exc
-        from optimizer.greedy import run_greedy
+        from allocopt.greedy import run_greedy
 
         return run_greedy(problem).replace(status=status)
 
@@ -389,18 +389,18 @@ def test_version(runner):
 
 
 # ---------------------------------------------------------------------------
-# As a real process: python -m optimizer
+# As a real process: python -m allocopt
 # ---------------------------------------------------------------------------
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "optimizer", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "allocopt", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
 def test_module_entry_point(ok_file, infeasible_file, tmp_path):
-    """python -m optimizer: exit codes 0, 3 and 2 (no traceback) from a real process."""
+    """python -m allocopt: exit codes 0, 3 and 2 (no traceback) from a real process."""
     done = _run("solve", str(ok_file), "--solver", "greedy", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "two.plan.json").exists()

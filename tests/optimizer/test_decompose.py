@@ -6,12 +6,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from benchmarks.generators import generate_size
-from optimizer import Problem, SolveParams, solve
-from optimizer.decompose import choose_parts, job_units, partition, sub_problem
-from optimizer.errors import ProblemError
-from optimizer.prepared import Prepared
-from optimizer.validate import better, is_valid, validate
+from allocopt.benchmarks.generators import generate_size
+from allocopt import Problem, SolveParams, solve
+from allocopt.decompose import choose_parts, job_units, partition, sub_problem
+from allocopt.errors import ProblemError
+from allocopt.prepared import Prepared
+from allocopt.validate import better, is_valid, validate
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.generators import generate_size
-from optimizer import Problem, SolveParams
-from optimizer.decompose import partition, solve_parts
-from optimizer.engines import LocalEngine, RayEngine, make_engine
-from optimizer.errors import SolverError
-from optimizer.prepared import Prepared
+from allocopt.benchmarks.generators import generate_size
+from allocopt import Problem, SolveParams
+from allocopt.decompose import partition, solve_parts
+from allocopt.engines import LocalEngine, RayEngine, make_engine
+from allocopt.errors import SolverError
+from allocopt.prepared import Prepared
 
 ray = pytest.importorskip("ray")
 
@@ -63,7 +63,7 @@ def test_same_parts_on_local_and_ray(local_ray):
 
 
 def test_bench_rows_on_ray_resume(local_ray, tmp_path):
-    from benchmarks.run import read_rows, run_bench
+    from allocopt.benchmarks.run import read_rows, run_bench
 
     out = tmp_path / "rows.jsonl"
     run_bench("gen:small", ["greedy"], time_limit=5, seeds=[4], out=out, progress=False,

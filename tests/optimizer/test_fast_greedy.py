@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from benchmarks.generators import generate_size
-from optimizer import Problem
-from optimizer.greedy import Scheduler, job_order, run_greedy
-from optimizer.prepared import Prepared
-from optimizer.validate import is_valid, validate
+from allocopt.benchmarks.generators import generate_size
+from allocopt import Problem
+from allocopt.greedy import Scheduler, job_order, run_greedy
+from allocopt.prepared import Prepared
+from allocopt.validate import is_valid, validate
 from tests.strategies import problems, random_problem
 
 
 def _option_cost(sched: Scheduler, j: int, start: int, nodes: tuple[int, ...]) -> float:
-    from optimizer.greedy import _option_cost as cost
+    from allocopt.greedy import _option_cost as cost
 
     return cost(sched, j, start, nodes)
 

@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from optimizer import Problem, solve
-from optimizer.cli import app
-from optimizer.errors import ProblemError
-from optimizer.validate import is_valid, validate
+from allocopt import Problem, solve
+from allocopt.cli import app
+from allocopt.errors import ProblemError
+from allocopt.validate import is_valid, validate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
 BASES = {p.stem: json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json"))}

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from formulations.stages import gap_of, gaps_of
-from optimizer import Model, SolveParams, solve
-from optimizer.plan import Plan, gaps_text
+from allocopt.formulations.stages import gap_of, gaps_of
+from allocopt import Model, SolveParams, solve
+from allocopt.plan import Plan, gaps_text
 
 
 def _metrics(tiers, cost, value=None):

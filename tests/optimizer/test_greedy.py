@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from strategies import problems, random_problem
 
-from optimizer import Plan, Problem, SolveStatus, solve
-from optimizer.greedy import run_greedy
-from optimizer.validate import compute_metrics, is_valid, validate
+from allocopt import Plan, Problem, SolveStatus, solve
+from allocopt.greedy import run_greedy
+from allocopt.validate import compute_metrics, is_valid, validate
 
 
 def _one_region(jobs: list[dict[str, Any]], *, slots: int = 4, region: dict | None = None,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from optimizer import Assignment, Plan, ProblemError, SolveStatus, Unplaced
-from optimizer.greedy import run_greedy
+from allocopt import Assignment, Plan, ProblemError, SolveStatus, Unplaced
+from allocopt.greedy import run_greedy
 
 
 def _plan() -> Plan:

@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import random_problem
 
-from optimizer import SolveParams, solve
-from optimizer.greedy import run_greedy
-from optimizer.plan import Plan
-from optimizer.portfolio import FAST_MEMBERS, portfolio_start
-from optimizer.prepared import Prepared
-from optimizer.problem import Problem
-from optimizer.repair import repair
-from optimizer.validate import better, is_valid, validate
+from allocopt import SolveParams, solve
+from allocopt.greedy import run_greedy
+from allocopt.plan import Plan
+from allocopt.portfolio import FAST_MEMBERS, portfolio_start
+from allocopt.prepared import Prepared
+from allocopt.problem import Problem
+from allocopt.repair import repair
+from allocopt.validate import better, is_valid, validate
 
 
 def _valid(p: Problem, plan: Plan) -> bool:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from optimizer import Model, Problem, ProblemError, load_problem, save_problem
+from allocopt import Model, Problem, ProblemError, load_problem, save_problem
 
 
 def _minimal() -> dict[str, Any]:

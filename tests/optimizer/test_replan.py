@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 import strategies
-from optimizer import Plan, Problem, ProblemError, solve, solvers, validate
-from optimizer.cli import app
-from optimizer.plan import Assignment, SolveStatus, Unplaced
-from optimizer.replan import advance, diff, with_previous
-from optimizer.validate import compute_metrics, is_valid
+from allocopt import Plan, Problem, ProblemError, solve, solvers, validate
+from allocopt.cli import app
+from allocopt.plan import Assignment, SolveStatus, Unplaced
+from allocopt.replan import advance, diff, with_previous
+from allocopt.validate import compute_metrics, is_valid
 
 # Two regions, one node each ('c' cheap at 0.1/kWh, 'd' dear at 0.3/kWh), no
 # idle draw; a 4-GPU job of 2 slots draws 4 kW: 8 kWh, 0.8 on c, 2.4 on d.
@@ -276,7 +276,7 @@ def test_greedy_keeps_valid_planned_placements():
     anything else, although c is cheaper. (The ``greedy`` solver runs a small
     portfolio on top of this pass and may move it: with move cost 0 a cheaper
     plan is better.)"""
-    from optimizer.greedy import run_greedy
+    from allocopt.greedy import run_greedy
 
     p = _move_problem(0.0)
     plan = run_greedy(p)
@@ -466,9 +466,9 @@ def test_lp_bound_with_running_jobs_bounds_the_optimum():
     test_bound_counts_the_running_jobs: tier value 2 at most, cost 2.0 at least
     ... and no more than the optimum's cost."""
     pytest.importorskip("pulp")
-    from formulations.lp_bound import lp_bounds
-    from optimizer.prepared import Prepared
-    from optimizer.replan import with_fixed_part
+    from allocopt.formulations.lp_bound import lp_bounds
+    from allocopt.prepared import Prepared
+    from allocopt.replan import with_fixed_part
 
     p = _running_problem()
     prep = Prepared(p)

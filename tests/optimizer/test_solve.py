@@ -1,4 +1,4 @@
-"""``optimizer.solve``: fallbacks, validation gate, reproducibility and the
+"""``allocopt.solve``: fallbacks, validation gate, reproducibility and the
 explanation of unplaced jobs."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-import formulations.solve_model as solve_model
-from optimizer import Plan, Problem, SolveParams, SolverError, SolveStatus, solve
-from optimizer.plan import Assignment
-from optimizer.solve import SolverInfo, register_solver
-from optimizer.validate import better, is_valid, validate
+import allocopt.formulations.solve_model as solve_model
+from allocopt import Plan, Problem, SolveParams, SolverError, SolveStatus, solve
+from allocopt.plan import Assignment
+from allocopt.solve import SolverInfo, register_solver
+from allocopt.validate import better, is_valid, validate
 
 
 def _load_kit() -> Any:
@@ -31,8 +31,8 @@ def _load_kit() -> Any:
 
 
 kit = _load_kit()
-# ``optimizer.solve`` the attribute is the function; the module is needed here.
-solve_module = importlib.import_module("optimizer.solve")
+# ``allocopt.solve`` the attribute is the function; the module is needed here.
+solve_module = importlib.import_module("allocopt.solve")
 
 # One region, one 8-GPU node at 1 kW per GPU, price 0.1/kWh in slots 0-1 and
 # 0.2/kWh in 2-3; a 6-GPU and a 7-GPU job cannot run side by side.

@@ -21,13 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer import Plan, Problem, SolveParams, solve
-from optimizer.claims import CLAIM_RULES
-from optimizer.errors import ProblemError, printable
-from optimizer.formats import read_data
-from optimizer.plan import Assignment, SolveStatus
-from optimizer.problem import MAX_INT, MAX_JOBS, MAX_NUMBER
-from optimizer.validate import better, compute_metrics, is_valid, lex_key, validate
+from allocopt import Plan, Problem, SolveParams, solve
+from allocopt.claims import CLAIM_RULES
+from allocopt.errors import ProblemError, printable
+from allocopt.formats import read_data
+from allocopt.plan import Assignment, SolveStatus
+from allocopt.problem import MAX_INT, MAX_JOBS, MAX_NUMBER
+from allocopt.validate import better, compute_metrics, is_valid, lex_key, validate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,7 +77,7 @@ def _cli(*args: str) -> Any:
 
     from typer.testing import CliRunner
 
-    from optimizer.cli import app
+    from allocopt.cli import app
 
     result = CliRunner().invoke(app, list(args))
     return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout,
@@ -85,8 +85,8 @@ def _cli(*args: str) -> Any:
 
 
 def _cli_process(*args: str) -> subprocess.CompletedProcess:
-    """Runs ``python -m optimizer`` as its own process (exit codes as a shell sees them)."""
-    return subprocess.run([sys.executable, "-m", "optimizer", *args], capture_output=True,
+    """Runs ``python -m allocopt`` as its own process (exit codes as a shell sees them)."""
+    return subprocess.run([sys.executable, "-m", "allocopt", *args], capture_output=True,
                           text=True, timeout=120)
 
 
@@ -187,7 +187,7 @@ def _brute_best(problem: Problem) -> dict[str, Any]:
 
 
 def _unplaced(problem: Problem, placed: tuple[Assignment, ...]) -> list[Any]:
-    from optimizer.plan import Unplaced
+    from allocopt.plan import Unplaced
 
     ids = {a.job for a in placed}
     return [Unplaced(j.id, "brute force") for j in problem.jobs if j.id not in ids]
@@ -387,7 +387,7 @@ def test_validate_cli_flags_false_claims(solved: tuple[Problem, dict[str, Any]],
 @pytest.mark.parametrize("name", ["quickstart", "energy_shifting", "replicated_inference"])
 @pytest.mark.parametrize("solver", ["cpsat", "greedy"])
 def test_written_plans_pass_their_own_claims(name: str, solver: str, tmp_path: Path) -> None:
-    from optimizer import load_problem
+    from allocopt import load_problem
 
     problem = load_problem(REPO / "data" / "examples" / f"{name}.json")
     plan = solve(problem, solver=solver, time_limit=2)
@@ -454,14 +454,14 @@ def _children(pid: int) -> list[tuple[int, str]]:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
 def test_sigterm_ends_cbc_and_removes_temp_files(tmp_path: Path) -> None:
-    from formulations.backends.pulp import cbc_available
+    from allocopt.formulations.backends.pulp import cbc_available
 
     if not cbc_available():
         pytest.skip("CBC not available")
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp), "TMP": str(tmp)}
-    proc = subprocess.Popen([sys.executable, "-m", "optimizer", "solve",
+    proc = subprocess.Popen([sys.executable, "-m", "allocopt", "solve",
                              str(REPO / "data" / "bench" / "small" / "small-s0.json"),
                              "--solver", "pulp", "--time-limit", "60", "-q",
                              "-o", str(tmp_path / "o.json")], env=env,
@@ -512,7 +512,7 @@ def test_control_characters_in_ids_are_rejected_and_escaped(tmp_path: Path) -> N
 
 
 def test_neighbourhood_search_reports_a_bound_and_gap() -> None:
-    from optimizer import load_problem
+    from allocopt import load_problem
 
     problem = load_problem(REPO / "data" / "examples" / "quickstart.json")
     plan = solve(problem, params=SolveParams(time_limit=3, max_model_terms=1))

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from optimizer import Assignment, Plan, Problem, SolveStatus, Unplaced
-from optimizer.validate import RULES, Violation, compute_metrics, is_valid, validate
+from allocopt import Assignment, Plan, Problem, SolveStatus, Unplaced
+from allocopt.validate import RULES, Violation, compute_metrics, is_valid, validate
 
 # Three regions: eu-us 20 ms, us-ap 100 ms (so eu-ap is 120 ms via us).
 # Six one-hour slots. Nodes (GPU capacity, idle kW, kW per GPU):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from optimizer import Problem, load_problem, solve
-from optimizer.plan import Plan, SolveStatus
-from optimizer.progress import ProgressEvent, stop_all
-from optimizer.validate import compute_metrics, is_valid, validate
+from allocopt import Problem, load_problem, solve
+from allocopt.plan import Plan, SolveStatus
+from allocopt.progress import ProgressEvent, stop_all
+from allocopt.validate import compute_metrics, is_valid, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "data" / "examples" / "energy_shifting.json"
@@ -112,7 +112,7 @@ def test_ctrl_c_writes_the_best_plan_so_far_and_exits_130(tmp_path):
     out = tmp_path / "plan.json"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "optimizer", "solve", str(MEDIUM), "--time-limit", "60",
+        [sys.executable, "-m", "allocopt", "solve", str(MEDIUM), "--time-limit", "60",
          "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
@@ -142,11 +142,11 @@ def test_ctrl_c_writes_the_best_plan_so_far_and_exits_130(tmp_path):
 
 def test_quiet_prints_nothing_and_log_labels_stages(tmp_path):
     out = tmp_path / "p.json"
-    quiet = subprocess.run([sys.executable, "-m", "optimizer", "solve", str(EXAMPLE), "-q",
+    quiet = subprocess.run([sys.executable, "-m", "allocopt", "solve", str(EXAMPLE), "-q",
                             "--time-limit", "1.5", "--out", str(out)],
                            capture_output=True, text=True, timeout=120, check=False)
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
-    logged = subprocess.run([sys.executable, "-m", "optimizer", "solve", str(EXAMPLE),
+    logged = subprocess.run([sys.executable, "-m", "allocopt", "solve", str(EXAMPLE),
                              "--log", "--time-limit", "1.5", "--out", str(out)],
                             capture_output=True, text=True, timeout=120, check=False)
     assert logged.returncode == 0
@@ -155,8 +155,8 @@ def test_quiet_prints_nothing_and_log_labels_stages(tmp_path):
 
 
 def test_stopping_neighbourhood_search_keeps_its_progress():
-    from optimizer import SolveParams
-    from optimizer.validate import better
+    from allocopt import SolveParams
+    from allocopt.validate import better
 
     problem = load_problem(SMALL)
     greedy = solve(problem, solver="greedy")
@@ -197,7 +197,7 @@ def _running(pid: int) -> bool:
 def test_ctrl_c_ends_the_cbc_child_too(tmp_path):
     out = tmp_path / "plan.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "optimizer", "solve", str(MEDIUM), "--solver", "pulp",
+        [sys.executable, "-m", "allocopt", "solve", str(MEDIUM), "--solver", "pulp",
          "--time-limit", "60", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
@@ -221,7 +221,7 @@ def test_ctrl_c_ends_the_cbc_child_too(tmp_path):
 
 def test_second_ctrl_c_quits_at_once(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "optimizer", "solve", str(MEDIUM), "--time-limit", "60",
+        [sys.executable, "-m", "allocopt", "solve", str(MEDIUM), "--time-limit", "60",
          "--out", str(tmp_path / "plan.json")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from strategies import problems
 
-from optimizer import load_problem, solve
-from optimizer.cli import main
-from optimizer.records import plan_records, records_csv
+from allocopt import load_problem, solve
+from allocopt.cli import main
+from allocopt.records import plan_records, records_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "data" / "examples").glob("*.json"))
@@ -39,8 +39,8 @@ def test_rows_add_up_to_the_plan_metrics(path):
 def test_hand_checked_attribution(one_node_data):
     # one node, idle 0.5 kW over 6 slots = 3 kWh, shared by a (2 slots) and b (2 slots);
     # each job: 6 gpu x 1 kW x 2 slots = 12 kWh dynamic.
-    from optimizer import Problem
-    from optimizer.plan import Assignment, Plan, SolveStatus
+    from allocopt import Problem
+    from allocopt.plan import Assignment, Plan, SolveStatus
 
     problem = Problem.from_dict(one_node_data)
     plan = Plan("one_node", SolveStatus.FEASIBLE, "hand",

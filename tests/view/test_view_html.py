@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from optimizer import Problem, solve
-from optimizer.cli import main
-from optimizer.errors import ProblemError
-from optimizer.formats import write_json
-from optimizer.plan import Plan
-from optimizer.view import check_plan_fits, moved_jobs, render_html, stage_rows
+from allocopt import Problem, solve
+from allocopt.cli import main
+from allocopt.errors import ProblemError
+from allocopt.formats import write_json
+from allocopt.plan import Plan
+from allocopt.view import check_plan_fits, moved_jobs, render_html, stage_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "data" / "examples" / "energy_shifting.json"
