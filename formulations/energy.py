@@ -140,12 +140,12 @@ def _budget(m: Any, scope: Scope, x: Variables, g: int) -> None:
         m.add(m.wsum(int_terms) <= int_rhs)
 
 
-def cost_terms(scope: Scope, x: Variables) -> list[tuple[Any, float]]:
-    """Energy, carbon and node cost terms (variable, currency)."""
-    p = scope.prep
+def _dynamic_terms(scope: Scope, x: Variables, cum: np.ndarray) -> list[tuple[Any, float]]:
+    """Dynamic-power terms ``P[j,k] * q[j,k,s] * (cum[g,s+d] - cum[g,s])`` for a
+    per-region cumulative rate ``cum`` (cost or carbon per kW)."""
     out = []
     for j in scope.jobs:
-        d = int(p.duration[j])
+        d = int(scope.prep.duration[j])
         for k, grp in enumerate(x.groups[j]):
             if grp.power_kw == 0:
                 continue
@@ -153,9 +153,16 @@ def cost_terms(scope: Scope, x: Variables) -> list[tuple[Any, float]]:
             for s in scope.starts[j]:
                 s = int(s)
                 var, mult = x.replicas_at(scope, j, k, s)
-                c = grp.power_kw * (p.cum_cost[g, s + d] - p.cum_cost[g, s]) * mult
+                c = grp.power_kw * (cum[g, s + d] - cum[g, s]) * mult
                 if c:
                     out.append((var, c))
+    return out
+
+
+def cost_terms(scope: Scope, x: Variables) -> list[tuple[Any, float]]:
+    """Energy, carbon and node cost terms (variable, currency)."""
+    p = scope.prep
+    out = _dynamic_terms(scope, x, p.cum_cost)
     for n, v in x.active.items():
         if p.activation_cost[n]:
             out.append((v, float(p.activation_cost[n])))
@@ -174,19 +181,7 @@ def carbon_terms(scope: Scope, x: Variables) -> list[tuple[Any, float]]:
     so their sum is PROBLEM.md's ``carbon_kg`` exactly (before scaling).
     """
     p = scope.prep
-    out = []
-    for j in scope.jobs:
-        d = int(p.duration[j])
-        for k, grp in enumerate(x.groups[j]):
-            if grp.power_kw == 0:
-                continue
-            g = grp.region
-            for s in scope.starts[j]:
-                s = int(s)
-                var, mult = x.replicas_at(scope, j, k, s)
-                c = grp.power_kw * (p.cum_carbon[g, s + d] - p.cum_carbon[g, s]) * mult
-                if c:
-                    out.append((var, c))
+    out = _dynamic_terms(scope, x, p.cum_carbon)
     for n, v in x.active.items():
         c = float(p.idle_kw[n]) * float(p.cum_carbon[p.node_region[n], p.H])
         if c:

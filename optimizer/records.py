@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .validate import _series
 from .validate import replica_power
 
 if TYPE_CHECKING:
@@ -35,14 +36,6 @@ COLUMNS = ("job", "replica", "node", "region", "node_type", "priority", "require
            "start", "end")
 FIGURES = ("power_kw", "dynamic_kwh", "idle_kwh", "energy_kwh", "energy_cost", "carbon_kg",
            "carbon_cost", "node_cost", "tardiness", "cost")
-
-
-def _series(val: Any, H: int) -> np.ndarray:
-    if val is None:
-        return np.zeros(H)
-    if isinstance(val, (int, float)):
-        return np.full(H, float(val))
-    return np.asarray(val, dtype=float)
 
 
 def plan_records(problem: Problem, plan: Plan) -> list[dict[str, Any]]:

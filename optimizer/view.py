@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .validate import _series
 from .errors import ProblemError
 from .plan import Plan
 from .problem import Problem
@@ -76,14 +77,6 @@ def _sig(x: float, digits: int = 4) -> float | int:
         return 0
     v = round(x, max(0, digits - 1 - math.floor(math.log10(abs(x)))))
     return int(v) if float(v).is_integer() else v
-
-
-def _series(val: Any, H: int) -> np.ndarray:
-    if val is None:
-        return np.zeros(H)
-    if isinstance(val, (int, float)):
-        return np.full(H, float(val))
-    return np.asarray(val, dtype=float)
 
 
 def _rel(a: float, b: float) -> float:

@@ -143,11 +143,11 @@ def test_ctrl_c_writes_the_best_plan_so_far_and_exits_130(tmp_path):
 def test_quiet_prints_nothing_and_log_labels_stages(tmp_path):
     out = tmp_path / "p.json"
     quiet = subprocess.run([sys.executable, "-m", "allocopt", "solve", str(EXAMPLE), "-q",
-                            "--time-limit", "1.5", "--out", str(out)],
+                            "--time-limit", "5", "--out", str(out)],
                            capture_output=True, text=True, timeout=120, check=False)
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
     logged = subprocess.run([sys.executable, "-m", "allocopt", "solve", str(EXAMPLE),
-                             "--log", "--time-limit", "1.5", "--out", str(out)],
+                             "--log", "--time-limit", "5", "--out", str(out)],
                             capture_output=True, text=True, timeout=120, check=False)
     assert logged.returncode == 0
     assert "[cost] " in logged.stderr  # CP-SAT's log lines, labelled by stage
