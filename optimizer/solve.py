@@ -170,7 +170,7 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         if (bound == "lp" and plan.status != SolveStatus.OPTIMAL and plan.gap != 0.0
                 and not prog.stopped):
             plan = _with_lp_bound(problem, prep, plan, params.time_limit)
-        return _finish(_with_gaps(problem, plan), t0)
+        return _finish(_with_gaps(problem, _sound_bound(problem, plan)), t0)
 
     greedy_plan = _checked_greedy(
         problem, prep, t0 + max(GREEDY_SHARE * params.time_limit, GREEDY_MIN_S))
@@ -363,6 +363,31 @@ def _with_lp_bound(problem: Problem, prep: Prepared, plan: Plan, time_limit: flo
     lp = with_fixed_part(problem, prep, lp, range(prep.J))
     merged = _tighter(lp, plan.bound)
     return plan.replace(bound=merged, gap=_gap_to(problem, plan, merged))
+
+
+def _sound_bound(problem: Problem, plan: Plan) -> Plan:
+    """``plan`` without the bound entries its own metrics contradict.
+
+    A bound can reach a plan it was not computed for (the portfolio plan
+    returned instead of the solver's, the previous placements kept), and a
+    lexicographic cost bound only holds for plans at the tier values it was
+    computed at: the claims check (:func:`optimizer.claims.check_claims`)
+    says when it does not, and the cost entry, then the whole bound, is
+    dropped rather than returning a plan whose claims are false."""
+    from .claims import check_claims
+
+    def contradicted(bound: dict[str, Any] | None) -> bool:
+        trial = plan.replace(bound=bound, gap=_gap_to(problem, plan, bound))
+        return any(rule == "bound" for rule, _ in check_claims(problem, trial, plan.metrics))
+
+    if not plan.bound or not contradicted(plan.bound):
+        return plan
+    log.warning("bound %s contradicts the plan's metrics; dropped", plan.bound)
+    bound: dict[str, Any] | None = {k: v for k, v in plan.bound.items() if k != "cost"}
+    if not bound or contradicted(bound):
+        bound = None
+    status = SolveStatus.FEASIBLE if plan.status == SolveStatus.OPTIMAL else plan.status
+    return plan.replace(bound=bound, gap=_gap_to(problem, plan, bound), status=status)
 
 
 def _with_gaps(problem: Problem, plan: Plan) -> Plan:

@@ -520,3 +520,21 @@ def test_neighbourhood_search_reports_a_bound_and_gap() -> None:
     assert plan.status != SolveStatus.OPTIMAL or plan.gap == 0
     assert validate(problem, plan) == []
     assert is_valid(plan, validate(problem, plan))
+
+
+def test_fallback_plan_keeps_no_bound_its_metrics_contradict() -> None:
+    """Found by the brute-force property test: cpsat rounds the 1e-6 job's
+    value to 0, the portfolio plan wins, and the cost bound cpsat proved at
+    its own tier values must not be passed on to it."""
+    data = {"horizon": {"slots": 3}, "resources": ["gpu"],
+            "regions": [{"id": "eu", "price_per_kwh": [0.0, 0.013, 0.0]}],
+            "nodes": [{"id": "n", "region": "eu", "capacity": {"gpu": 8}, "idle_kw": 0.5,
+                       "kw_per_unit": {"gpu": 0.25}, "count": 2}],
+            "jobs": [{"id": f"j{k}", "demand": {"gpu": 4 + 2 * k}, "duration": 2, "value": v,
+                      "priority": pr}
+                     for k, (v, pr) in enumerate(zip([1e-6, 0.37, 1e6], [1, 0, 0]))]}
+    problem = Problem.from_dict(data)
+    plan = solve(problem, time_limit=5)
+    assert validate(problem, plan) == []
+    if plan.bound and "cost" in plan.bound:
+        assert plan.bound["cost"] <= plan.metrics["cost"] + 1e-9
