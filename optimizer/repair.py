@@ -95,6 +95,15 @@ def _place(sched: Scheduler, j: int, s: int, nodes: tuple[int, ...],
         on_node.setdefault(n, set()).add(j)
 
 
+def _jobs_on_nodes(sched: Scheduler) -> dict[int, set[int]]:
+    """Node -> the placed jobs with a replica on it, in ``sched``."""
+    on_node: dict[int, set[int]] = {}
+    for j, ns in sched.nodes.items():
+        for n in ns:
+            on_node.setdefault(n, set()).add(j)
+    return on_node
+
+
 def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
            deadline: float | None = None, solver: str | None = None) -> Plan:
     """``plan`` with unplaced jobs inserted where moves make room (module
@@ -105,10 +114,7 @@ def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
     p = prep or Prepared(problem)
     t0 = time.perf_counter()
     sched = schedule_from_plan(p, plan)
-    on_node: dict[int, set[int]] = {}
-    for j, ns in sched.nodes.items():
-        for n in ns:
-            on_node.setdefault(n, set()).add(j)
+    on_node = _jobs_on_nodes(sched)
     reasons = {p.job_index[u.job]: u.reason for u in plan.unplaced}
     todo = [j for j in reasons if j not in p.static_reasons
             and (p.value[j] > 0 or p.required[j])]
@@ -252,10 +258,7 @@ def reinsert(problem: Problem, plan: Plan, prep: Prepared | None = None,
     p = prep or Prepared(problem)
     t0 = time.perf_counter()
     sched = schedule_from_plan(p, plan)
-    on_node: dict[int, set[int]] = {}
-    for j, ns in sched.nodes.items():
-        for n in ns:
-            on_node.setdefault(n, set()).add(j)
+    on_node = _jobs_on_nodes(sched)
     movable = [j for j in sched.nodes if not any(sched.start[q] >= 0 for q in p.succs[j])]
     dear = {j: _option_cost(sched, j, int(sched.start[j]), sched.nodes[j]) for j in movable}
     movable.sort(key=lambda j: (-dear[j], j))
