@@ -447,13 +447,9 @@ def load_plan(path: Path) -> Plan:
     return Plan.from_dict(read_data(path, "plan"))
 
 
-@app.command("validate", epilog=EXIT_CODES_HELP)
-def validate_cmd(
-    problem: Annotated[Path, typer.Argument(help="Problem file (.json, .yaml or .yml).")],
-    plan: Annotated[Path, typer.Argument(help="Plan file (.json).")],
-    debug: DebugOption = False,
-) -> None:
-    """Check a plan against a problem; print violations and recomputed metrics."""
+def load_problem_and_plan(problem: Path, plan: Path
+                          ) -> tuple[Problem | None, Plan | None, list[str]]:
+    """Both files, and every error of both (None for a file that failed)."""
     errors: list[str] = []
     loaded: Problem | None = None
     got: Plan | None = None
@@ -465,6 +461,17 @@ def validate_cmd(
         got = load_plan(plan)
     except ProblemError as e:
         errors += e.errors
+    return loaded, got, errors
+
+
+@app.command("validate", epilog=EXIT_CODES_HELP)
+def validate_cmd(
+    problem: Annotated[Path, typer.Argument(help="Problem file (.json, .yaml or .yml).")],
+    plan: Annotated[Path, typer.Argument(help="Plan file (.json).")],
+    debug: DebugOption = False,
+) -> None:
+    """Check a plan against a problem; print violations and recomputed metrics."""
+    loaded, got, errors = load_problem_and_plan(problem, plan)
     if errors:
         fail(*errors)
     assert loaded is not None and got is not None

@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import DebugOption, app, fail, load_plan
+from .cli import DebugOption, app, fail, load_plan, load_problem_and_plan
 from .errors import ProblemError
-from .formats import load_problem, save_problem
+from .formats import save_problem
 from .replan import advance, diff
 
 
@@ -32,16 +32,7 @@ def advance_cmd(
 ) -> None:
     """Write the problem SLOTS slots later: ended jobs dropped, started ones
     running, the rest planned; series and windows shifted (see docs/PROBLEM.md)."""
-    errors: list[str] = []
-    loaded = current = None
-    try:
-        loaded = load_problem(problem)
-    except ProblemError as e:
-        errors += e.errors
-    try:
-        current = load_plan(plan)
-    except ProblemError as e:
-        errors += e.errors
+    loaded, current, errors = load_problem_and_plan(problem, plan)
     if out.is_dir() or not out.parent.is_dir():
         errors.append(f"--out: {str(out)!r} is a directory or its directory does not exist")
     if errors:

@@ -273,15 +273,10 @@ def merge(prep: Prepared, placements: list[tuple[int, int, tuple[int, ...]]]) ->
     greedily in the capacity still free (so a higher tier's leftover goes
     before a lower tier's placement). A placement a leftover has taken the
     room of is retried greedily."""
-    from .greedy import Scheduler, effective_value, job_order
+    from .greedy import Scheduler, effective_value, inherited_levels, job_order
 
     p = prep
-    ereq = p.required.copy()
-    etier = p.priority.copy()
-    for j in reversed(p.topo_order):
-        for q in p.succs[j]:
-            ereq[j] |= ereq[q]
-            etier[j] = max(etier[j], etier[q])
+    ereq, etier = inherited_levels(p)
     level = np.where(ereq, np.iinfo(np.int64).max, etier)
     by_job = {j: (s, ns) for j, s, ns in placements}
     order = job_order(p)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .plan import Assignment, Plan, SolveStatus, Unplaced
+from .plan import Plan, SolveStatus, Unplaced
 from .prepared import Prepared, sliding_min
 from .problem import Problem
 
@@ -623,6 +623,18 @@ class Scheduler:
         return f"no capacity in window {win} on eligible nodes"
 
 
+def inherited_levels(p: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Per job, requiredness and tier inherited from everything that depends
+    on it (a successor cannot be placed without it)."""
+    ereq = p.required.copy()
+    etier = p.priority.copy()
+    for j in reversed(p.topo_order):
+        for s in p.succs[j]:
+            ereq[j] |= ereq[s]
+            etier[j] = max(etier[j], etier[s])
+    return ereq, etier
+
+
 def job_order(prep: Prepared, key: Callable[[int], tuple] | None = None) -> list[int]:
     """The greedy order: required first, then effective tier, then ``key``.
 
@@ -630,12 +642,7 @@ def job_order(prep: Prepared, key: Callable[[int], tuple] | None = None) -> list
     (you cannot place a successor without it). The order is topological.
     """
     p = prep
-    ereq = p.required.copy()
-    etier = p.priority.copy()
-    for j in reversed(p.topo_order):
-        for s in p.succs[j]:
-            ereq[j] |= ereq[s]
-            etier[j] = max(etier[j], etier[s])
+    ereq, etier = inherited_levels(p)
     if key is None:
         key = _density_key(p)
     graph = nx.DiGraph()
