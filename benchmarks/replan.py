@@ -20,8 +20,11 @@ running, the rest planned. Then an event hits:
     what the current plan uses there (never below what its running jobs
     need).
 
-Each scenario is solved three ways, with the same solver, limits and seed:
+Each scenario is solved four ways, with the same solver, limits and seed:
 ``keep`` (``objective.move_cost`` set, see :func:`default_move_cost`),
+``stable`` (the same move cost, ranked right below the top tier with
+``objective.stability_tier``: the top tier, then the fewest moves, then the
+other tiers),
 ``free`` (move cost 0: moves are counted but cost nothing) and ``scratch``
 (the previous placements removed: a from-scratch plan; its moves are then
 counted against the previous placements). Running jobs are facts in all
@@ -47,7 +50,7 @@ from allocopt.replan import advance
 from allocopt.validate import compute_metrics, is_valid
 
 SCENARIOS = ("node-fails", "urgent-burst", "fails+urgent", "forecast-shift", "budget-cut")
-VARIANTS = ("keep", "free", "scratch")
+VARIANTS = ("keep", "stable", "free", "scratch")
 FORECAST_SHIFT = 3
 URGENT_JOBS = 10
 
@@ -150,9 +153,15 @@ def scenario(name: str, problem: Problem, current: Plan, seed: int = 0) -> Probl
 
 
 def variant(problem: Problem, name: str, move_cost: float) -> Problem:
-    """``keep``: move cost set; ``free``: move cost 0; ``scratch``: no planned placements."""
+    """``keep``: move cost set; ``stable``: move cost set and moves ranked right
+    below the top tier (``objective.stability_tier``); ``free``: move cost 0;
+    ``scratch``: no planned placements."""
     data = _data(problem)
-    data.setdefault("objective", {})["move_cost"] = move_cost if name == "keep" else 0.0
+    obj = data.setdefault("objective", {})
+    obj["move_cost"] = move_cost if name in ("keep", "stable") else 0.0
+    obj.pop("stability_tier", None)
+    if name == "stable" and problem.jobs:
+        obj["stability_tier"] = max(j.priority for j in problem.jobs)
     if name == "scratch":
         for j in data["jobs"]:
             j.pop("planned", None)
@@ -160,10 +169,16 @@ def variant(problem: Problem, name: str, move_cost: float) -> Problem:
 
 
 def run(path: Path, *, solver: str, time_limit: float, seed: int, workers: int, slots: int,
-        scenarios: tuple[str, ...] = SCENARIOS) -> list[dict[str, Any]]:
-    """One row per (scenario, variant): moves, tier values, cost, seconds."""
+        scenarios: tuple[str, ...] = SCENARIOS, variants: tuple[str, ...] = VARIANTS,
+        base_time_limit: float | None = None) -> list[dict[str, Any]]:
+    """One row per (scenario, variant): moves, tier values, cost, seconds.
+
+    ``base_time_limit`` (default ``time_limit``): the limit of the base plan,
+    standing for the search time the plan a service holds has accumulated
+    over earlier re-plans."""
     problem = load_problem(path)
-    base = solve(problem, solver=solver, time_limit=time_limit, seed=seed, workers=workers)
+    base = solve(problem, solver=solver, time_limit=base_time_limit or time_limit, seed=seed,
+                 workers=workers)
     current = advance(problem, base, slots)
     mc = default_move_cost(base)
     # The plan the service holds after advancing: the base plan, shifted.
@@ -172,7 +187,7 @@ def run(path: Path, *, solver: str, time_limit: float, seed: int, workers: int, 
     for sc in scenarios:
         after = scenario(sc, current, held, seed)
         top = str(max(j.priority for j in after.jobs))
-        for var in VARIANTS:
+        for var in variants:
             prob = variant(after, var, mc)
             t0 = time.perf_counter()
             plan = solve(prob, solver=solver, time_limit=time_limit, seed=seed, workers=workers)
@@ -192,6 +207,37 @@ def run(path: Path, *, solver: str, time_limit: float, seed: int, workers: int, 
                 "seconds": round(secs, 2), "time_limit": time_limit, "workers": workers,
             })
     return rows
+
+
+def build_suite(paths: list[Path], out_dir: Path, *, solver: str, time_limit: float, seed: int,
+                workers: int, slots: int, scenarios: tuple[str, ...] = SCENARIOS,
+                variants: tuple[str, ...] = ("keep", "stable")) -> list[Path]:
+    """Write the ``variants`` problems of every (problem, scenario) to
+    ``out_dir`` as ``<stem>-<scenario>-<variant>.json``: the stored
+    ``replan`` suite that ``allocopt bench --suite replan`` runs (its rows
+    then carry ``moves``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in paths:
+        problem = load_problem(path)
+        base = solve(problem, solver=solver, time_limit=time_limit, seed=seed, workers=workers)
+        current = advance(problem, base, slots)
+        held = solve(current, solver="greedy")
+        mc = default_move_cost(base)
+        for sc in scenarios:
+            after = scenario(sc, current, held, seed)
+            for var in variants:
+                data = _data(variant(after, var, mc))
+                data["name"] = f"{path.stem}-{sc}-{var}"
+                data["description"] = (
+                    f"Re-planning scenario '{sc}', variant '{var}', on {path.name}: base plan by "
+                    f"{solver} ({time_limit:g} s, seed {seed}, {workers} workers), advanced "
+                    f"{slots} slots, objective.move_cost {mc:g}; built by python -m "
+                    "allocopt.benchmarks.replan --build (benchmarks/replan.py).")
+                out = out_dir / f"{data['name']}.json"
+                out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+                written.append(out)
+    return written
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -222,16 +268,34 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--slots", type=int, default=4, help="slots the service advances by")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--variants", default=None,
+                    help=f"some of {', '.join(VARIANTS)} (default: all; --build: keep,stable)")
+    ap.add_argument("--base-time-limit", type=float, default=None,
+                    help="time limit of the base plan (default: --time-limit)")
     ap.add_argument("--out", type=Path, default=None, help="JSON rows to write")
+    ap.add_argument("--build", type=Path, default=None, metavar="DIR",
+                    help="write the scenarios' keep problems to DIR (a bench suite) instead")
     args = ap.parse_args(argv)
     scenarios = tuple(s for s in args.scenarios.split(",") if s)
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown:
         ap.error(f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
+    default = VARIANTS if args.build is None else ("keep", "stable")
+    variants = tuple(v for v in (args.variants or ",".join(default)).split(",") if v)
+    if not variants or any(v not in VARIANTS for v in variants):
+        ap.error(f"--variants takes some of {', '.join(VARIANTS)}")
+    if args.build is not None:
+        for out in build_suite(args.problems, args.build, solver=args.solver,
+                               time_limit=args.time_limit, seed=args.seed, workers=args.workers,
+                               slots=args.slots, scenarios=scenarios,
+                               variants=tuple(v for v in variants if v != "scratch")):
+            print(f"wrote {out}")
+        return
     rows: list[dict[str, Any]] = []
     for path in args.problems:
         rows += run(path, solver=args.solver, time_limit=args.time_limit, seed=args.seed,
-                    workers=args.workers, slots=args.slots, scenarios=scenarios)
+                    workers=args.workers, slots=args.slots, scenarios=scenarios,
+                    variants=variants, base_time_limit=args.base_time_limit)
         if args.out:
             args.out.write_text(json.dumps(rows, indent=1))
     print(table(rows))

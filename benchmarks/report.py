@@ -123,7 +123,8 @@ def row_key(row: dict[str, Any], tiers: Sequence[str] | None = None, *,
     tuple of float
         ``(required_placed, value of each tier from the highest, -cost)``,
         or ``(required_placed, placed_value - cost)`` if ``weighted``; the
-        same as :func:`allocopt.validate.lex_key`.
+        same as :func:`allocopt.validate.lex_key` (a row with
+        ``stability_tier`` has ``-move_cost`` right below that tier).
     """
     pv = row.get("placed_value_by_priority") or {}
     req = float(row.get("required_placed") or 0)
@@ -133,10 +134,14 @@ def row_key(row: dict[str, Any], tiers: Sequence[str] | None = None, *,
         value = float(sum(pv.values()) if value is None else value)
         return (req, value - cost)
     tiers = _tier_sort(pv) if tiers is None else tiers
+    values = [float(pv.get(t, 0.0)) for t in tiers]
+    stab = row.get("stability_tier")
+    if isinstance(stab, int):  # objective.stability_tier: -move_cost right below tier stab
+        k = sum(1 for t in tiers if str(t).lstrip("-").isdigit() and int(t) >= stab)
+        values.insert(k, -float(row.get("move_cost") or 0.0))
     if carbon:  # carbon mode: -carbon before -cost
-        return (req, *(float(pv.get(t, 0.0)) for t in tiers), -float(row.get("carbon_kg") or 0.0),
-                -cost)
-    return (req, *(float(pv.get(t, 0.0)) for t in tiers), -cost)
+        return (req, *values, -float(row.get("carbon_kg") or 0.0), -cost)
+    return (req, *values, -cost)
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], *, tiers: Sequence[str] | None = None,
@@ -425,6 +430,8 @@ def solver_stats(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             **_stage_gap_stats([r for _, r in good]),
             "g_per_kwh": _mean([1000 * float(r["carbon_kg"]) / float(r["energy_kwh"])
                                 for _, r in good if float(r.get("energy_kwh") or 0) > 0]),
+            "moves_pct": _mean([100.0 * float(r["moves"]) / float(r["planned_jobs"]) for _, r in good
+                                if r.get("planned_jobs")]),
             "mean_lp_gap": _mean([float(r["lp_gap"]) for _, r in good
                                   if isinstance(r.get("lp_gap"), (int, float))]),
             "carbon_saved_pct": _mean(carbon_saved) if name != REFERENCE else None,
@@ -460,6 +467,9 @@ def _solver_table(rows: list[dict[str, Any]]) -> str:
     has_lp = any(isinstance(r.get("lp_gap"), (int, float)) for r in rows)
     if has_lp:
         headers += ["gap to LP"]
+    has_moves = any(r.get("planned_jobs") for r in rows)
+    if has_moves:
+        headers += ["moves"]
     if has_ref:
         headers += ["carbon saved", "cost saved"]
     headers += ["g/kWh", "mean s", "max s", "peak MB"]
@@ -476,6 +486,8 @@ def _solver_table(rows: list[dict[str, Any]]) -> str:
                      _pct(None if st["mean_cost_gap"] is None else 100 * st["mean_cost_gap"])]
         if has_lp:
             line += [_pct(None if st["mean_lp_gap"] is None else 100 * st["mean_lp_gap"])]
+        if has_moves:
+            line += [_pct(st["moves_pct"])]
         if has_ref:
             line += ["ref." if name == REFERENCE else _pct(st["carbon_saved_pct"], signed=True),
                      "ref." if name == REFERENCE else _pct(st["cost_saved_pct"], signed=True)]
@@ -499,6 +511,13 @@ def _solver_table(rows: list[dict[str, Any]]) -> str:
     if has_lp:
         notes.append("*gap to LP*: the plan against the LP-relaxation bound (`bench --lp-bound`), "
                      "mean over valid runs.")
+    if has_moves:
+        notes.append("*moves*: re-planning problems (`planned` jobs): moved planned jobs out of "
+                     "the planned ones, mean over valid runs. The planners built on the greedy engine "
+                     "(`greedy` and the list-scheduling baselines) keep valid previous placements "
+                     "first; the exact solvers price moves with `move_cost` (PROBLEM.md "
+                     "Re-planning); rows with `objective.stability_tier` rank moves below that "
+                     "tier.")
     if has_ref:
         notes.append(f"*carbon / cost saved*: against `{REFERENCE}` on the same (instance, seed), "
                      "mean of the per-run percentages (positive = less); a planner that places "

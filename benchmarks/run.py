@@ -136,6 +136,11 @@ def run_task(task: Task) -> dict[str, Any]:
             seconds=round(seconds, 3), valid=is_valid(plan, violations),
             violations=len(violations),
         )
+        planned = sum(j.planned is not None for j in problem.jobs)
+        if planned:  # re-planning (the `replan` suite): moves against the previous plan
+            row.update(planned_jobs=planned, moves=m.get("moves", 0),
+                       move_cost=m.get("move_cost", 0.0),
+                       stability_tier=problem.objective.stability_tier)
         if task.lp_bound:
             row.update(_lp_columns(problem, plan, task.time_limit))
         if task.kind in CLASSIC:

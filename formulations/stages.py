@@ -72,6 +72,11 @@ class Stage:
     #: 0 when it scaled exactly; otherwise the stage proves nothing in real
     #: units and its bound is widened by it.
     err: float = 0.0
+    #: Re-planning tie-break (tier stages only): ``(moved[j], w)`` terms
+    #: subtracted from the stage's objective with weights that can never
+    #: outweigh one unit of the tier's value (:func:`run_stages`), so among
+    #: plans of equal tier value the solver prefers the fewest moves.
+    tiebreak: list[tuple[Any, int]] = field(default_factory=list)
 
 
 def build(backend: Any, scope: Scope) -> Variables:
@@ -118,14 +123,29 @@ def make_stages(problem: Problem, scope: Scope, x: Variables) -> list[Stage]:
         stages.append(Stage("weighted", "max", [t for t in terms if t[1]], scale,
                             err=rounding_error(scope, x, real, scale)))
         return stages
+    tiebreak = move_tiebreak(scope, x)
+    stab = problem.objective.stability_tier
+    moves_ranked = stab is None or not moves  # True once the moves stage is in
     for tier in p.tiers:
         vals = tier_terms(scope, x, tier)
         if not vals:
             continue
+        if not moves_ranked and tier < stab:
+            stages.append(moves_stage(scope, x, moves))
+            moves_ranked = True
         vs = value_scale(np.array([c for _, c in vals]))
-        drop = droppable(scope, lambda j, t=tier: bool(p.priority[j] >= t or p.required[j]))
+        # Planned jobs stay in a stage (free to stay or go) once moves are
+        # fixed (leaving one out would move it) or, with KEEP_LOWER_PLANNED,
+        # so that the tie-break also counts the jobs a tier pushes aside.
+        stay = set(x.moved) if (stab is not None and moves_ranked and moves) or (
+            tiebreak and KEEP_LOWER_PLANNED) else set()
+        drop = droppable(scope, lambda j, t=tier: bool(p.priority[j] >= t or p.required[j]
+                                                       or j in stay))
         stages.append(Stage(f"tier {tier}", "max", [(v, to_int(c, vs)) for v, c in vals], vs, tier,
-                            drop=drop, err=rounding_error(scope, x, vals, vs)))
+                            drop=drop, err=rounding_error(scope, x, vals, vs),
+                            tiebreak=tiebreak))
+    if not moves_ranked:  # every tier is at or above the stability tier
+        stages.append(moves_stage(scope, x, moves))
     if problem.objective.mode == "carbon":
         carbons = carbon_terms(scope, x)
         act = {n: float(p.idle_kw[n]) * float(p.cum_carbon[p.node_region[n], p.H])
@@ -139,6 +159,60 @@ def make_stages(problem: Problem, scope: Scope, x: Variables) -> list[Stage]:
     stages.append(Stage("cost", "min", [(v, to_int(c, scale)) for v, c in costs if to_int(c, scale)],
                         scale, err=rounding_error(scope, x, costs, scale)))
     return stages
+
+
+def moves_stage(scope: Scope, x: Variables, moves: list[tuple[Any, float]]) -> Stage:
+    """The ``moves`` stage of ``objective.stability_tier`` (an extension,
+    docs/PROBLEM.md): minimise the move cost, then fix it (``<=``) for the
+    lower tiers and the cost. Every job stays in it (none dropped)."""
+    coefs = np.array([c for _, c in moves])
+    peak = float(coefs.sum())
+    scale = exact_scale(coefs, peak, _span(scope, coefs)) or cost_scale(peak)
+    return Stage("moves", "min", [(v, to_int(c, scale)) for v, c in moves if to_int(c, scale)],
+                 scale, err=rounding_error(scope, x, moves, scale))
+
+
+#: Largest tie-break weight of one move (a move's weight is its move cost
+#: relative to the dearest move, rounded to 1..TIEBREAK_STEPS).
+TIEBREAK_STEPS = 8
+
+#: Whether tier stages break ties towards the previous placements
+#: (measured on and off in benchmarks/README.md, "Re-planning").
+MOVE_TIEBREAK = True
+
+#: Whether a tier stage keeps lower-tier planned jobs in its model (not
+#: dropped, :attr:`Stage.drop`) when it breaks ties towards the previous
+#: placements, so that pushing one of them aside counts as a move.
+KEEP_LOWER_PLANNED = False
+
+
+def move_tiebreak(scope: Scope, x: Variables) -> list[tuple[Any, int]]:
+    """Small integer weights of the ``moved`` booleans for the tier stages'
+    tie-break (re-planning): proportional to each job's move cost, 1 to
+    :data:`TIEBREAK_STEPS`. Empty when nothing is priced (no ``moved``)."""
+    p = scope.prep
+    if not x.moved or not MOVE_TIEBREAK:
+        return []
+    top = max(float(p.move_cost[j]) for j in x.moved) or 1.0
+    return [(v, max(1, min(TIEBREAK_STEPS, round(TIEBREAK_STEPS * float(p.move_cost[j]) / top))))
+            for j, v in x.moved.items()]
+
+
+def tiebroken(st: Stage) -> tuple[list[tuple[Any, int]], int, int]:
+    """The objective terms a tier stage is solved with, the multiplier ``M``
+    of its own terms and the total tie-break weight ``W`` (``W < M``).
+
+    The solver maximises ``M * value - moves`` with ``moves`` in
+    ``[0, W]``: one more unit of the tier's (integer) value is worth more
+    than every move together, so an optimum of it is an optimum of the
+    tier's value (lexicographic order kept), and the tier's bound is
+    ``floor((bound + W) / M)``.
+    """
+    if not st.tiebreak or st.sense != "max":
+        return st.terms, 1, 0
+    w = sum(c for _, c in st.tiebreak)
+    mult = w + 1
+    return [(v, mult * c) for v, c in st.terms] + [(v, -c) for v, c in st.tiebreak], mult, w
 
 
 def _span(scope: Scope, coefs: np.ndarray) -> float:
@@ -237,8 +311,9 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
         left = deadline - time.perf_counter()
         if left <= 0.02 or (prog is not None and prog.stopped):
             break
+        obj_terms, mult, slack = tiebroken(st)
         if prog is not None:
-            prog.begin_stage(prog.prefix + st.name, st.sense, st.scale)
+            prog.begin_stage(prog.prefix + st.name, st.sense, st.scale * mult)
         limit = left if i == len(stages) - 1 else left * params.tier_share
         expr = m.wsum(st.terms)
         current = best_start(st, current)
@@ -252,7 +327,7 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
             if i < len(stages) - 1:
                 m.add(expr >= hinted)
             continue
-        (m.maximize if st.sense == "max" else m.minimize)(expr)
+        (m.maximize if st.sense == "max" else m.minimize)(m.wsum(obj_terms) if mult > 1 else expr)
         drop = st.drop if scope is not None else []
         m.hint(_without(current, scope, x, drop) if drop else current)
         undo = m.fix_to_zero([x.placed[j] for j in drop]) if drop else None
@@ -268,6 +343,9 @@ def run_stages(m: Any, stages: list[Stage], x: Variables, hint: dict[Any, int],
             solved = {v: m.value(v) for v in all_vars}
             achieved = int(round(m.objective_value()))
             st.bound = float(m.best_bound()) / st.scale
+            if mult > 1:  # tie-broken (tiebroken): the tier's own value and bound
+                achieved = val(solved, st.terms)
+                st.bound = math.floor((float(m.best_bound()) + slack) / mult + 1e-9) / st.scale
             if drop and refill is not None and i < len(stages) - 1:
                 solved = refill(solved)
             sign = 1 if st.sense == "max" else -1
@@ -303,6 +381,9 @@ def bound_of(problem: Problem, stages: list[Stage]) -> dict[str, Any] | None:
         return None if st is None else {"objective": _bound_or_trivial(st)}
     tiers = {str(s.tier): _bound_or_trivial(s) for s in stages if s.tier is not None}
     out: dict[str, Any] = {"placed_value_by_priority": tiers}
+    moves = next((s for s in stages if s.name == "moves"), None)
+    if moves is not None:
+        out["move_cost"] = float(max(0.0, _bound_or_trivial(moves)))  # move costs are >= 0
     carbon = next((s for s in stages if s.name == "carbon"), None)
     if carbon is not None:
         b = _bound_or_trivial(carbon)
@@ -364,6 +445,8 @@ def gaps_of(problem: Problem, metrics: dict[str, Any],
         tiers[tier] = rel(got, max(ub, got))
     if tiers:
         out["placed_value_by_priority"] = tiers
+    if "move_cost" in bound:
+        out["move_cost"] = rel(metrics["move_cost"], min(bound["move_cost"], metrics["move_cost"]))
     if "carbon_kg" in bound:
         out["carbon_kg"] = rel(metrics["carbon_kg"], min(bound["carbon_kg"], metrics["carbon_kg"]))
     if "cost" in bound:

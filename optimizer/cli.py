@@ -25,6 +25,7 @@ import importlib.util
 import json
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -82,6 +83,11 @@ class _Group(TyperGroup):
         except ProblemError as e:
             _print_errors(e.errors)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except BrokenPipeError:
+            # The reader went away (``allocopt solvers | head``): stop quietly,
+            # as a Unix filter does; later writes to stdout go nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as e:
             # typer's (or click's) own signals: usage errors, Exit, Abort.
             if type(e).__module__.split(".")[0] in ("typer", "click"):
@@ -257,6 +263,12 @@ def solve_cmd(
         typer.Option("--previous", help="Previous plan (re-planning): jobs keep its placements "
                                         "as `planned`; moves are counted against it."),
     ] = None,
+    move_cost: Annotated[float | None, typer.Option(
+        "--move-cost", help="Set objective.move_cost (re-planning: what moving a planned job "
+                            "costs, inside cost).")] = None,
+    stability_tier: Annotated[int | None, typer.Option(
+        "--stability-tier", help="Set objective.stability_tier (extension): rank moves right "
+                                 "below this tier, above the lower tiers.")] = None,
     debug: DebugOption = False,
 ) -> None:
     """Solve a problem and write the plan as JSON (or CSV).
@@ -271,6 +283,15 @@ def solve_cmd(
         loaded = load_problem(problem)
     except ProblemError as e:
         errors += e.errors
+    if loaded is not None and (move_cost is not None or stability_tier is not None):
+        obj = {**loaded.objective.model_dump(mode="python"),
+               **({"move_cost": move_cost} if move_cost is not None else {}),
+               **({"stability_tier": stability_tier} if stability_tier is not None else {})}
+        try:
+            loaded = loaded.replace(objective=obj)
+        except ProblemError as e:
+            loaded = None
+            errors += e.errors
     prev_plan: Plan | None = None
     if previous is not None:
         try:

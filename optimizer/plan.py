@@ -204,9 +204,10 @@ def gaps_text(gaps: dict[str, Any] | None) -> str:
         parts.append("tiers proven")
     else:
         parts += [f"tier {t} {within(tiers[t])}" for t in order]
-    for key in ("objective", "cost"):
+    for key, name in (("objective", "objective"), ("move_cost", "moves"), ("carbon_kg", "carbon"),
+                      ("cost", "cost")):
         if key in gaps:
-            parts.append(f"{key} {within(gaps[key])}")
+            parts.append(f"{name} {within(gaps[key])}")
     return ", ".join(parts)
 
 

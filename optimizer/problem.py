@@ -154,11 +154,16 @@ class Objective(_Record):
 
     ``carbon`` (an extension of the shared spec, docs/PROBLEM.md): the tiers
     as in ``lexicographic``, then minimise ``carbon_kg``, then ``cost``.
+
+    ``stability_tier`` (an extension, docs/PROBLEM.md, Re-planning): moves
+    rank right below this tier: the tiers from the highest down to it, then
+    the least ``move_cost``, then the lower tiers, then ``cost``.
     """
 
     mode: Literal["lexicographic", "weighted", "carbon"] = "lexicographic"
     carbon_price_per_kg: NonNeg = 0.0
     move_cost: NonNeg = 0.0
+    stability_tier: NonNegInt | None = None
 
 
 class Problem(_Record):
@@ -421,6 +426,10 @@ def parse_problem(data: Any) -> Problem:
         from .state import check_state  # re-planning state (PROBLEM.md, Re-planning)
 
         errors.extend(check_state(H, horizon.slot_hours if horizon else 1.0, regions, nodes, jobs))
+    objective = top.get("objective")
+    if objective is not None and objective.stability_tier is not None and objective.mode == "weighted":
+        errors.append("objective.stability_tier: ranks moves among the tiers, which the "
+                      "weighted mode does not have (use lexicographic or carbon mode, or drop it)")
     if errors:
         raise ProblemError(errors)
     return Problem.model_construct(

@@ -309,6 +309,9 @@ def with_fixed_part(problem: Problem, prep: Prepared, bound: dict[str, Any] | No
         out["placed_value_by_priority"] = tiers
     if "cost" in out:
         out["cost"] = out["cost"] + const_cost
+    if "move_cost" in out:  # objective.stability_tier: the unmodelled moves are constant
+        out["move_cost"] = out["move_cost"] + float(sum(
+            prep.move_cost[j] for j in range(prep.J) if prep.move_cost[j] > 0 and j not in modelled))
     if "objective" in out:
         out["objective"] = out["objective"] + m["placed_value"] - const_cost
     return out

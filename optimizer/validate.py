@@ -200,17 +200,22 @@ def lex_key(problem: Problem, metrics: dict[str, Any]) -> tuple[float, ...]:
     Lexicographic: required jobs placed, then each tier's placed value from
     the highest, then ``-cost``. Weighted: required placed, then
     ``value - cost``. Carbon: as lexicographic with ``-carbon_kg`` before
-    ``-cost``. Counting required jobs first makes an infeasible plan
+    ``-cost``. With ``objective.stability_tier`` P, ``-move_cost`` comes
+    right after the tiers >= P. Counting required jobs first makes an infeasible plan
     that places more required jobs better than one that places fewer.
     """
     req = float(metrics.get("required_placed", 0))
     if problem.objective.mode == "weighted":
         return (req, metrics["placed_value"] - metrics["cost"])
     tiers = metrics["placed_value_by_priority"]
+    values = [tiers[str(t)] for t in problem.tiers]
+    stab = problem.objective.stability_tier
+    if stab is not None:  # extension: moves rank right below tier `stab`
+        k = sum(1 for t in problem.tiers if t >= stab)
+        values.insert(k, -metrics.get("move_cost", 0.0))
     if problem.objective.mode == "carbon":
-        return (req, *(tiers[str(t)] for t in problem.tiers), -metrics["carbon_kg"],
-                -metrics["cost"])
-    return (req, *(tiers[str(t)] for t in problem.tiers), -metrics["cost"])
+        return (req, *values, -metrics["carbon_kg"], -metrics["cost"])
+    return (req, *values, -metrics["cost"])
 
 
 def better(problem: Problem, a: dict[str, Any], b: dict[str, Any], rel: float = 1e-9) -> bool:
