@@ -105,11 +105,14 @@ def _jobs_on_nodes(sched: Scheduler) -> dict[int, set[int]]:
 
 
 def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
-           deadline: float | None = None, solver: str | None = None) -> Plan:
+           deadline: float | None = None, solver: str | None = None,
+           eject: bool = True) -> Plan:
     """``plan`` with unplaced jobs inserted where moves make room (module
     docstring); ``plan`` itself when nothing could be inserted.
 
     ``deadline`` (a ``time.perf_counter()`` value) stops the pass early.
+    ``eject=False`` only places jobs on top of the plan as it stands (step 1):
+    no placed job moves, so the plan gains value and keeps every placement.
     """
     p = prep or Prepared(problem)
     t0 = time.perf_counter()
@@ -132,7 +135,7 @@ def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
             _place(sched, j, *got, on_node)
             changed = True
             continue
-        if "predecessor" in got:
+        if "predecessor" in got or not eject:
             continue
         if _insert_by_ejection(sched, j, on_node, rng, reasons, deadline):
             changed = True

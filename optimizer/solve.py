@@ -176,6 +176,20 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         problem, prep, t0 + max(GREEDY_SHARE * params.time_limit, GREEDY_MIN_S))
     prog.emit("greedy", "end", greedy_plan.metrics.get("cost"), None,
               metrics=greedy_plan.metrics, status=str(greedy_plan.status))
+    # Re-planning with an exact solver: the plan keeping the previous
+    # placements, returned at once when proven optimal, or when nothing
+    # changed (the previous plan's own metrics, and the plain greedy pass,
+    # which keeps every placement first, adds nothing on top of it).
+    kept = (_kept(problem, prep, solver)
+            if info.kind == "exact" and info.available() else None)
+    if kept is not None and kept.status == SolveStatus.OPTIMAL:
+        return finish(kept)
+    from .replan import unchanged
+
+    if kept is not None and previous is not None and unchanged(previous, kept, greedy_plan):
+        why = {u.job: u.reason for u in previous.unplaced}
+        return finish(kept.replace(unplaced=tuple(
+            Unplaced(u.job, why.get(u.job, u.reason)) for u in kept.unplaced)))
     if info.fn is None or (info.kind == "exact" and info.available()):
         # The portfolio start (optimizer/portfolio.py): the best of the cheap
         # planners seeds the search and is the fallback; greedy runs the fast part.
@@ -195,15 +209,6 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         return finish(greedy_plan)
     if not info.available():
         return finish(greedy_plan.replace(fallback=f"solver {solver!r} is not installed"))
-    from .replan import unchanged
-
-    kept = _kept(problem, prep, solver) if info.kind == "exact" else None
-    if kept is not None and kept.status == SolveStatus.OPTIMAL:
-        return finish(kept)
-    if kept is not None and previous is not None and unchanged(previous, kept, greedy_plan):
-        why = {u.job: u.reason for u in previous.unplaced}
-        return finish(kept.replace(unplaced=tuple(
-            Unplaced(u.job, why.get(u.job, u.reason)) for u in kept.unplaced)))
     try:
         # Re-planning: leave a little time to undo moves that do not pay.
         reserve = min(REVERT_RESERVE_S, 0.1 * params.time_limit) if kept is not None else 0.0
@@ -219,6 +224,9 @@ def _solve(problem: Problem, solver: str, time_limit: float | None, seed: int | 
         return finish(greedy_plan.replace(fallback=f"{solver} failed: {type(e).__name__}: "
                                                    f"{_short(str(e))}"))
     plan = plan.replace(metrics=compute_metrics(problem, plan.assignments))
+    if (info.kind == "exact" and plan.unplaced and plan.status != SolveStatus.OPTIMAL
+            and problem.objective.mode != "weighted"):
+        plan = _fill_on_top(problem, prep, plan, deadline, params.time_limit)
     if kept is not None and plan.status != SolveStatus.OPTIMAL:
         from .replan import revert_moves  # re-planning: undo moves that do not pay
 
@@ -299,6 +307,32 @@ GREEDY_MIN_S = 1.0
 #: Seconds of the time limit (at most 10 % of it) kept from the solver for
 #: :func:`allocopt.replan.revert_moves` when re-planning.
 REVERT_RESERVE_S = 3.0
+
+
+#: Seconds past the deadline the final fill may take, at most (and at most
+#: FILL_GRACE_SHARE of the time limit): placing jobs on top is cheap and a
+#: search that used its whole limit can leave jobs that fit as they are.
+FILL_GRACE_S = 1.0
+FILL_GRACE_SHARE = 0.02
+
+
+def _fill_on_top(problem: Problem, prep: Prepared, plan: Plan, deadline: float,
+                 time_limit: float) -> Plan:
+    """An exact solver's plan with the unplaced jobs that fit as it stands
+    placed on top (lexicographic and carbon modes: a placed job with value
+    only adds tier value and moves nothing), or the plan itself. Its status,
+    and bound carry over (a bound stays a bound), the gap is recomputed."""
+    from .repair import repair
+
+    until = deadline + min(FILL_GRACE_S, FILL_GRACE_SHARE * time_limit)
+    filled = repair(problem, plan, prep, deadline=until, eject=False)
+    if filled is plan or not better(problem, filled.metrics, plan.metrics):
+        return plan
+    log.info("placed %d more job(s) that fit on top of the solver's plan",
+             len(filled.assignments) - len(plan.assignments))
+    gap = _gap_to(problem, filled, plan.bound) if plan.bound else plan.gap
+    return filled.replace(status=plan.status, bound=plan.bound, gap=gap,
+                          solver=plan.solver, fallback=plan.fallback)
 
 
 def _kept(problem: Problem, prep: Prepared, solver: str) -> Plan | None:
