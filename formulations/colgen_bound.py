@@ -45,7 +45,7 @@ import numpy as np
 
 from allocopt.prepared import Prepared
 
-from .packing_bound import _job_options
+from .packing_bound import _job_options, _silent_highs
 
 #: Integer scale of demands, capacities and profits in the pricing model.
 SCALE = 1000
@@ -104,8 +104,7 @@ def colgen_bound(prep: Prepared, floors: dict[int, float], time_limit: float = 3
     while time.perf_counter() < t_end:
         rounds += 1
         # Master LP: columns lam, then placed, then tier slacks (cost big).
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = _silent_highs(highspy)
         nl, nj = len(columns), len(jobs)
         inf = highspy.kHighsInf
         cost = np.concatenate([[col[2] for col in columns], np.zeros(nj),
