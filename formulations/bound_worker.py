@@ -227,7 +227,8 @@ class BoundWorker:
                     relaxed = not MIP_IN_WORKER
                 # Else a re-solve with new floors: the LP warm-starts from
                 # the last basis (only row bounds changed).
-                h.setOptionValue("time_limit", float(left))
+                set_time_limit(h, left)
+                t0 = time.perf_counter()
                 t = h.startSolve()
                 # A solve runs to its end even if the floors change meanwhile:
                 # its bound holds for its own floors (kept if the final plan
@@ -239,10 +240,19 @@ class BoundWorker:
                         h.cancelSolve()
                 t.join()
                 b = dual_bound(h)
-                log.info("bound worker (%s): floors %s -> cost bound %s",
-                         "MIP" if integral else "LP", floors, b)
+                log.info("bound worker (%s): floors %s -> cost bound %s (%s, %.1f s)",
+                         "MIP" if integral else "LP", floors, b, h.getModelStatus(),
+                         time.perf_counter() - t0)
                 if b is not None:
                     self.results.append((floors, b))
+
+
+def set_time_limit(h: Any, seconds: float) -> None:
+    """Let the next solve of ``h`` run ``seconds`` more. HiGHS's
+    ``time_limit`` counts the object's run time over every solve so far, so
+    a re-solve given only the seconds left stopped at once (``kTimeLimit``)
+    once the earlier solves had used that much."""
+    h.setOptionValue("time_limit", float(h.getRunTime()) + float(seconds))
 
 
 def _set_integrality(h: Any, rel: Any, integral: bool) -> None:

@@ -90,3 +90,52 @@ def test_early_bound_is_below_every_plan_reaching_the_floors(seed):
     for fl, b in w.results:
         assert fl == floors
         assert b <= cheapest + 1e-6 * max(1.0, cheapest)
+
+
+def _two_jobs():
+    from formulation_kit import problem
+
+    return problem([{"id": "a", "demand": {"gpu": 5}, "duration": 1, "value": 1},
+                    {"id": "b", "demand": {"gpu": 5}, "duration": 1, "value": 1}],
+                   slots=1, regions=[{"id": "eu", "price_per_kwh": 1.0}],
+                   nodes=[{"id": "n", "region": "eu", "capacity": {"gpu": 8}, "count": 2,
+                           "kw_per_unit": {"gpu": 1.0}, "cost_per_slot": 10.0}])
+
+
+def test_resolves_when_a_stage_raises_the_floors():
+    """Early floor 1 job (one node: 10 + 5 kWh = 15), then the tier stage
+    reaches 2 jobs (two nodes: 30): the worker solves again, and the final
+    plan (both jobs) gets the higher bound."""
+    p = _two_jobs()
+    stage = SimpleNamespace(tier=0, value=None, status="not run")
+    w = BoundWorker(p, Prepared(p), time.perf_counter() + 60, early={0: 1.0})
+    w.watch([stage])
+    w.start()
+    while not w.results and w._thread.is_alive():
+        w._thread.join(0.05)
+    stage.value, stage.status = 2.0, "optimal"
+    while len(w.results) < 2 and w._thread.is_alive():
+        w._thread.join(0.05)
+    assert [(fl, round(b, 6)) for fl, b in w.results] == [({0: 1.0}, 15.0), ({0: 2.0}, 30.0)]
+    plan = solve(p, solver="greedy")
+    assert w.finish(plan).bound["cost"] == pytest.approx(30, rel=1e-5)
+
+
+def test_time_limit_counts_from_the_objects_run_time():
+    """A re-solve's limit is added to the run time HiGHS already counts."""
+    import highspy
+
+    from allocopt.formulations.bound_worker import set_time_limit
+    from allocopt.formulations.packing_bound import _silent_highs
+
+    h = _silent_highs(highspy)
+    h.addVars(2, [0.0, 0.0], [1.0, 1.0])
+    h.changeColsCost(2, [0, 1], [1.0, 2.0])
+    h.addRow(1.0, highspy.kHighsInf, 2, [0, 1], [1.0, 1.0])
+    h.run()
+    used = h.getRunTime()
+    assert used > 0
+    set_time_limit(h, 5.0)
+    assert h.getOptionValue("time_limit")[1] == pytest.approx(used + 5.0)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
