@@ -105,6 +105,10 @@ def colgen_bound(prep: Prepared, floors: dict[int, float], time_limit: float = 3
         rounds += 1
         # Master LP: columns lam, then placed, then tier slacks (cost big).
         h = _silent_highs(highspy)
+        # One thread, as every HiGHS of the package: HiGHS keeps one global
+        # scheduler per process, and a later solve asking for another thread
+        # count than the first one fails (packing_bound.make_highs).
+        h.setOptionValue("threads", 1)
         nl, nj = len(columns), len(jobs)
         inf = highspy.kHighsInf
         cost = np.concatenate([[col[2] for col in columns], np.zeros(nj),

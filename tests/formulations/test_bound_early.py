@@ -129,6 +129,7 @@ def test_time_limit_counts_from_the_objects_run_time():
     from allocopt.formulations.packing_bound import _silent_highs
 
     h = _silent_highs(highspy)
+    h.setOptionValue("threads", 1)  # as the package's (one global scheduler)
     h.addVars(2, [0.0, 0.0], [1.0, 1.0])
     h.changeColsCost(2, [0, 1], [1.0, 2.0])
     h.addRow(1.0, highspy.kHighsInf, 2, [0, 1], [1.0, 1.0])
