@@ -16,8 +16,15 @@ relaxation is built), and its result is merged into the plan's ``bound``:
 * it solves once the floors are complete (every tier stage finished, or
   fixed floors given): during the tier stages it only builds the
   relaxation, so that on 2 cores it does not slow them down; if the floors
-  still change, it restarts with the new ones (cancelling the running
-  solve), until the deadline;
+  still change, it solves again with the new ones once the running solve
+  ends, until the deadline;
+* with *early* floors (the start plan's tier values; given for models whose
+  tier stages rarely finish within the limit, see :func:`start_bound_worker`)
+  it solves at once with them, and again with each tier stage's value as
+  it comes in (per tier, the higher of the two). A bound for lower floors
+  is weaker, never wrong: every plan with at least the final tier values
+  has at least the early ones, and :meth:`finish` checks that the returned
+  plan reaches the floors of the bound it keeps;
 * :meth:`finish` stops it, keeps the best lower bound whose floors the final
   plan reaches in every tier (so the bound is valid for every plan with at
   least the plan's tier values: PLAN.md, ``gaps``), caps it at the plan's
@@ -66,12 +73,16 @@ class BoundWorker:
     """Compute a cost lower bound in the background (module docstring)."""
 
     def __init__(self, problem: Problem, prep: Prepared, deadline: float,
-                 floors: dict[int, float] | None = None, threads: int = 1):
+                 floors: dict[int, float] | None = None, threads: int = 1,
+                 early: dict[int, float] | None = None):
         self.problem = problem
         self.prep = prep
         self.deadline = deadline
         self.threads = threads
         self._fixed_floors = dict(floors or {})
+        #: Early floors (module docstring): solved at once, raised by the
+        #: tier stages as they finish.
+        self._early = {int(t): float(v) for t, v in (early or {}).items() if v > 0}
         self._stages: list[Any] | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -101,19 +112,33 @@ class BoundWorker:
         every tier stage watched has finished. Before that the worker only
         builds the relaxation: on 2 cores a solve would slow the tier stages
         down, and a cost bound with only the top tiers fixed is near 0."""
-        if self._fixed_floors:
+        if self._fixed_floors or self._early:
             return True
         tiers = [st for st in list(self._stages or ()) if getattr(st, "tier", None) is not None]
         return bool(tiers) and all(getattr(st, "status", "not run") != "not run"
                                    and st.value is not None for st in tiers)
 
     def floors(self) -> dict[int, float]:
-        """The tier floors known now."""
+        """The tier floors known now.
+
+        Early floors hold, from the highest tier down, only until the first
+        tier whose stage reached more than its early floor: a plan
+        lexicographically better than the start may give up value in the
+        tiers below such a tier (module docstring)."""
         out = dict(self._fixed_floors)
+        done: dict[int, float] = {}
         for st in list(self._stages or ()):
             tier, value = getattr(st, "tier", None), getattr(st, "value", None)
             if tier is not None and value is not None and getattr(st, "status", "") != "not run":
-                out[int(tier)] = max(out.get(int(tier), 0.0), float(value))
+                done[int(tier)] = float(value)
+        traded = False
+        for t in sorted(set(self._early) | set(done), reverse=True):
+            v = done.get(t, 0.0)
+            if not traded and t in self._early:
+                v = max(v, self._early[t])
+                traded = done.get(t, 0.0) > self._early[t] + 1e-9 * max(1.0, self._early[t])
+            if v > 0 or t in done:
+                out[t] = max(out.get(t, 0.0), v)
         return out
 
     def stop(self) -> None:
@@ -175,6 +200,7 @@ class BoundWorker:
         with self._lock:
             self._highs = h
         solved: dict[int, float] | None = None
+        relaxed = False  # integer columns made continuous (the LP) once
         while not self._stop.is_set():
             left = self.deadline - time.perf_counter() - STOP_MARGIN
             if left <= 0.05:
@@ -195,20 +221,38 @@ class BoundWorker:
                 left = self.deadline - time.perf_counter() - STOP_MARGIN
                 if left <= 0.05 or self._stop.is_set() or self.floors() != floors:
                     break
-                _set_integrality(h, rel, integral)
-                h.setOptionValue("time_limit", float(left))
-                h.clearSolver()
+                if MIP_IN_WORKER or not relaxed:
+                    _set_integrality(h, rel, integral)
+                    h.clearSolver()
+                    relaxed = not MIP_IN_WORKER
+                # Else a re-solve with new floors: the LP warm-starts from
+                # the last basis (only row bounds changed).
+                set_time_limit(h, left)
+                t0 = time.perf_counter()
                 t = h.startSolve()
+                # A solve runs to its end even if the floors change meanwhile:
+                # its bound holds for its own floors (kept if the final plan
+                # reaches them), and restarting at every tier stage would
+                # leave medium models with no bound at all.
                 while t.is_alive():
                     t.join(0.05)
-                    if self._stop.is_set() or self.floors() != floors:
+                    if self._stop.is_set():
                         h.cancelSolve()
                 t.join()
                 b = dual_bound(h)
-                log.info("bound worker (%s): floors %s -> cost bound %s",
-                         "MIP" if integral else "LP", floors, b)
+                log.info("bound worker (%s): floors %s -> cost bound %s (%s, %.1f s)",
+                         "MIP" if integral else "LP", floors, b, h.getModelStatus(),
+                         time.perf_counter() - t0)
                 if b is not None:
                     self.results.append((floors, b))
+
+
+def set_time_limit(h: Any, seconds: float) -> None:
+    """Let the next solve of ``h`` run ``seconds`` more. HiGHS's
+    ``time_limit`` counts the object's run time over every solve so far, so
+    a re-solve given only the seconds left stopped at once (``kTimeLimit``)
+    once the earlier solves had used that much."""
+    h.setOptionValue("time_limit", float(h.getRunTime()) + float(seconds))
 
 
 def _set_integrality(h: Any, rel: Any, integral: bool) -> None:
@@ -224,14 +268,16 @@ def _set_integrality(h: Any, rel: Any, integral: bool) -> None:
 
 
 def start_bound_worker(problem: Problem, prep: Prepared, params: Any, greedy: Plan,
-                       deadline: float, lns: bool = False) -> BoundWorker:
+                       deadline: float, lns: bool = False, early: bool = False) -> BoundWorker:
     """A started :class:`BoundWorker` (idle if ``params.bound_worker`` is off).
-    ``lns``: the neighbourhood path, whose floors are the greedy plan's tiers."""
-    floors = None
-    if lns:
-        floors = {int(t): float(v) for t, v in
-                  greedy.metrics.get("placed_value_by_priority", {}).items() if v > 0}
-    w = BoundWorker(problem, prep, deadline, floors=floors)
+    ``lns``: the neighbourhood path, whose floors are the greedy plan's tiers.
+    ``early``: the full model's stages on a model large enough that its tier
+    stages rarely all finish: solve at once with the start plan's tiers as
+    early floors (module docstring) instead of waiting for the stages."""
+    tiers = {int(t): float(v) for t, v in
+             greedy.metrics.get("placed_value_by_priority", {}).items() if v > 0}
+    w = BoundWorker(problem, prep, deadline, floors=tiers if lns else None,
+                    early=tiers if (early and not lns) else None)
     return w.start() if getattr(params, "bound_worker", True) else w
 
 

@@ -175,7 +175,8 @@ def plan_exact(problem: Problem, prep: Prepared, params: SolveParams, greedy: Pl
             return with_trivial_bound(problem, prep, plan_decomposed(
                 problem, prep, params, greedy, deadline, k, backend_cls, solver))
     exact = size <= params.max_model_terms and affordable(size, deadline)
-    worker = start_bound_worker(problem, prep, params, greedy, deadline, lns=not exact)
+    worker = start_bound_worker(problem, prep, params, greedy, deadline, lns=not exact,
+                                early=size > LIGHT_PRESOLVE_TERMS)
     if not exact:
         # Too large for memory, or to build within the time limit.
         searched = alns(problem, prep, params, greedy, deadline, backend_cls, solver)[0]
