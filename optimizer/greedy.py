@@ -53,6 +53,9 @@ FIT_CACHE_KEYS = 64
 #: Candidate nodes per batch when classes are visited cheapest bound first.
 BATCH_NODES_PRUNED = 32
 FIT_CACHE_BYTES = 64 * 2**20
+#: Starts looked at together by scores marked ``start_first`` (the earliest
+#: feasible start wins: list schedulers).
+START_BLOCK = 8
 #: Job shapes whose per-class constants the scheduler keeps.
 SHAPE_CACHE = 256
 
@@ -92,6 +95,11 @@ class _Shape:
 
 
 #: A score: lower is better; given options and the scheduler, one array (k, S).
+#: A score whose function has the attribute ``start_first = True`` promises
+#: that an earlier start always scores lower, and that the scores at the
+#: earliest start with a feasible node do not depend on which other nodes and
+#: later starts are in the batch (list schedulers: ``start * M + rule``); the
+#: engine then looks at the earliest starts first.
 Score = Callable[["Options", "Scheduler", int], np.ndarray]
 
 
@@ -539,6 +547,27 @@ class Scheduler:
         skipped."""
         _, pair, ok_act, ok_fresh = self.class_bounds(j, classes, starts, stats)
         room = np.isfinite(pair)
+        if getattr(score, "start_first", False):
+            # The earliest start with a feasible node wins: look at the
+            # starts where something might fit a block at a time, earliest
+            # first; the first block with a feasible option holds the best.
+            cols = np.flatnonzero(room.any(axis=0))
+            for i in range(0, len(cols), START_BLOCK):
+                got = self._best_single_cols(j, classes, starts, score, stats, room, ok_act,
+                                             ok_fresh, cols[i:i + START_BLOCK])
+                if got is not None:
+                    return got
+            return None
+        return self._best_single_cols(j, classes, starts, score, stats, room, ok_act, ok_fresh,
+                                      np.arange(len(starts)))
+
+    def _best_single_cols(self, j: int, classes: np.ndarray, starts: np.ndarray, score: Score,
+                          stats: dict[str, int], room: np.ndarray, ok_act: np.ndarray,
+                          ok_fresh: np.ndarray, cols: np.ndarray
+                          ) -> tuple[int, tuple[int, ...]] | None:
+        """:meth:`_best_single_all` over the starts ``starts[cols]``."""
+        room, ok_act, ok_fresh = room[:, cols], ok_act[:, cols], ok_fresh[:, cols]
+        starts = starts[cols]
         live = np.flatnonzero(room.any(axis=1))
         best: tuple[float, int, int] | None = None  # (score, start, node)
         i = 0
