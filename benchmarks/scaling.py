@@ -4,9 +4,11 @@
 
 For each k, ``cpsat`` runs with ``SolveParams(parts=k)`` (k = 1: no
 decomposition, the undecomposed path) at the same time limit, and the row
-records the wall time, placed value per tier, cost, the gap to the LP bound
-(computed once per instance, :func:`allocopt.formulations.lp_bound.lp_bounds`), the
-merged plan before the neighbourhood search, and the seconds each part took
+records the wall time, placed value per tier, cost, the gap of each tier to
+the LP bound (computed once per instance,
+:func:`allocopt.formulations.lp_bound.lp_bounds`; ``--lp-limit 0`` skips it and
+the table shows the plan's own ``gaps`` instead, marked ``*``), the merged
+plan before the neighbourhood search, and the seconds each part took
 (the speed-up on k machines is the slowest part against the sum). Rows are
 appended to a JSONL file and printed as a Markdown table.
 """
@@ -55,6 +57,7 @@ def run(problem: Any, ks: list[int], time_limit: float, workers: int, engine: st
             "ahead_of_greedy": better(problem, m, greedy.metrics),
             "greedy_placed_value": greedy.metrics["placed_value"],
             "part_seconds": [round(r["seconds"], 1) for r in last.get("parts", [])],
+            "own_tier_gaps": (plan.gaps or {}).get("placed_value_by_priority"),
             "merged_placed_value": last.get("merged", {}).get("placed_value"),
             "repaired_placed_value": last.get("repaired", {}).get("placed_value"),
             "fallback": plan.fallback,
@@ -77,8 +80,12 @@ def table(rows: list[dict[str, Any]]) -> str:
         ps = r["part_seconds"]
         parts = f"{max(ps):.0f} / {sum(ps):.0f}" if ps else "-"
         vs = "-" if r["vs_k1"] is None or r["k"] == 1 else f"{100 * r['vs_k1']:+.2f}%"
-        tg = r.get("tier_gaps_lp") or {}
-        gap = " / ".join("-" if tg.get(t) is None else f"{100 * tg[t]:.1f}%" for t in tiers[:2])
+        # The LP bound's gaps; without one, the plan's own (marked *).
+        tg, own = r.get("tier_gaps_lp"), ""
+        if tg is None:
+            tg, own = r.get("own_tier_gaps") or {}, "*"
+        gap = " / ".join("-" if tg.get(t) is None else f"{100 * tg[t]:.1f}%{own}"
+                         for t in tiers[:2])
         merged = "-" if r["merged_placed_value"] is None else f"{r['merged_placed_value']:,.0f}"
         lines.append(
             f"| {r['k']} | {r['wall']:.0f} | "
