@@ -142,6 +142,7 @@ class Scheduler:
         # and starts at once before any node is looked at (see
         # :meth:`class_bounds`).
         self.cls_free = np.full((p.R, p.C, p.H), -np.inf)
+        self._cls_free_stale = np.zeros(p.C, dtype=bool)  # rows brought up to date on use
         # For the most common demand vectors (up to FIT_CACHE_KEYS): per
         # class and slot, whether no active node of the class has room for
         # one replica (K, C, H), and its cumulative count along slots
@@ -212,14 +213,22 @@ class Scheduler:
                 self.head[g] -= p.pue[g] * p.class_idle[c]
                 energy += p.pue[g] * p.class_idle[c] * p.H * p.slot_hours
             self.budget_left[g] -= energy
-            lo = p.class_first[c]
-            act = np.flatnonzero(self.active[lo:lo + p.class_count[c]]) + lo
-            self.cls_free[:, c, a:b] = self.free_r[:, act, a:b].max(axis=1)
+            self._cls_free_stale[c] = True
             if K:
                 self._fit_count[:K, c, a:b] += self._room(n, a, b, K)
                 self._fit_stale[:K, c] = True
         self.start[j] = start
         self.nodes[j] = tuple(int(n) for n in nodes)
+
+    def _refresh_cls_free(self, classes: np.ndarray) -> None:
+        """Bring :attr:`cls_free` up to date for ``classes`` (placements only
+        mark the classes whose rows changed)."""
+        p = self.prep
+        for c in classes[self._cls_free_stale[classes]]:
+            lo = p.class_first[c]
+            act = np.flatnonzero(self.active[lo:lo + p.class_count[c]]) + lo
+            self.cls_free[:, c] = self.free_r[:, act].max(axis=1) if len(act) else -np.inf
+            self._cls_free_stale[c] = False
 
     def _room(self, n: int, a: int, b: int, K: int) -> np.ndarray:
         """(K, b-a) int: 1 where node ``n`` has room for each cached demand."""
@@ -379,6 +388,7 @@ class Scheduler:
             bk = blocked[classes]
             ok_act = (bk[:, hi] - bk[:, lo]) == 0
         else:
+            self._refresh_cls_free(classes)
             fit = None
             for r in np.flatnonzero(p.demand[j] > 0):
                 blk = self.cls_free[r][classes, s0:s1] >= p.demand[j, r] - EPS

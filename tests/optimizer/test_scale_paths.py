@@ -142,3 +142,14 @@ def test_decomposition_repair_is_valid_and_never_worse(seed: int):
     out = _repaired(problem, p, plan, time.perf_counter() + 60.0)
     assert is_valid(out.replace(status="infeasible"), validate(problem, out))
     assert not better(problem, plan.metrics, out.metrics)
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_class_bounds_without_fit_cache_stay_exact(seed: int, monkeypatch):
+    """With no demand vector cached, the class bounds come from the lazily
+    refreshed per-class free capacity: still never dearer than exhaustive."""
+    import allocopt.greedy as greedy
+    from tests.optimizer.test_fast_greedy import _compare_with_exhaustive
+
+    monkeypatch.setattr(greedy, "FIT_CACHE_KEYS", 0)
+    assert _compare_with_exhaustive(Problem.from_dict(generate_size("small", seed=seed))) > 20
