@@ -46,9 +46,16 @@ def unplace(sched: Scheduler, j: int, on_node: dict[int, set[int]]) -> None:
     s = int(sched.start[j])
     d = int(p.duration[j])
     P_cls = p.class_power(j)
+    K = len(sched._fit_key)
     for n in sched.nodes[j]:
         c = int(p.node_class[n])
         g = int(p.class_region[c])
+        # The per-class fit counts (active nodes with room): take the node's
+        # share out, and put it back below if the node stays active.
+        if K:
+            sched._fit_count[:K, c] -= sched._room(n, 0, p.H, K)
+            sched._fit_stale[:K, c] = True
+        sched._cls_free_stale[c] = True
         sched.free[n, s:s + d] += p.demand[j]
         sched.util[n] -= float((p.demand[j] * sched._capnorm[n]).sum()) * d
         sched.head[g, s:s + d] += p.pue[g] * P_cls[c]
@@ -60,10 +67,12 @@ def unplace(sched: Scheduler, j: int, on_node: dict[int, set[int]]) -> None:
             on_node.pop(n, None)
             sched.active[n] = False
             sched.class_active[c] -= 1
-            for key in [k for k in sched._cand_cache if k[0] == c]:
-                del sched._cand_cache[key]
+            for key in sched._cand_keys.pop(c, ()):
+                sched._cand_cache.pop(key, None)
             sched.head[g] += p.pue[g] * p.class_idle[c]
             sched.budget_left[g] += p.pue[g] * p.class_idle[c] * p.H * p.slot_hours
+        elif K:
+            sched._fit_count[:K, c] += sched._room(n, 0, p.H, K)
     sched.start[j] = -1
     del sched.nodes[j]
 

@@ -153,3 +153,40 @@ def test_class_bounds_without_fit_cache_stay_exact(seed: int, monkeypatch):
 
     monkeypatch.setattr(greedy, "FIT_CACHE_KEYS", 0)
     assert _compare_with_exhaustive(Problem.from_dict(generate_size("small", seed=seed))) > 20
+
+
+def _recount(sched: Scheduler, k: int) -> np.ndarray:
+    p = sched.prep
+    dem = sched._fit_dem[k]
+    room = ((sched.free_r >= dem[:, None, None] - 1e-9) | (dem[:, None, None] <= 0)).all(0)
+    room &= sched.active[:, None]
+    return np.add.reduceat(room.astype(int), p.class_first, axis=0)
+
+
+def test_unplace_keeps_fit_counts_and_class_free_exact(small):
+    """repair's unplace (and place again) keeps the per-class fit counts and
+    the per-class free capacity equal to a recount from the nodes."""
+    from allocopt.greedy import schedule_from_plan
+    from allocopt.repair import _jobs_on_nodes, _place, unplace
+
+    problem, p = small
+    plan = run_greedy(problem, prep=p)
+    sched = schedule_from_plan(p, plan)
+    for j in range(p.J):
+        sched._fit_counts(j)
+    on_node = _jobs_on_nodes(sched)
+    placed = sorted(sched.nodes)[::3]
+    old = {j: (int(sched.start[j]), sched.nodes[j]) for j in placed}
+    for j in placed:
+        unplace(sched, j, on_node)
+    for k in range(len(sched._fit_key)):
+        assert (sched._fit_count[k] == _recount(sched, k)).all()
+    sched._refresh_cls_free(np.arange(p.C))
+    for c in range(p.C):
+        nodes = [n for n in range(p.N) if p.node_class[n] == c and sched.active[n]]
+        want = sched.free_r[:, nodes].max(axis=1) if nodes else np.full((p.R, p.H), -np.inf)
+        assert np.array_equal(sched.cls_free[:, c], want)
+    for j in placed:
+        _place(sched, j, *old[j], on_node)
+    for k in range(len(sched._fit_key)):
+        assert (sched._fit_count[k] == _recount(sched, k)).all()
