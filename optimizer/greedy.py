@@ -30,6 +30,7 @@ best option found.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -53,6 +54,11 @@ FIT_CACHE_KEYS = 64
 #: Candidate nodes per batch when classes are visited cheapest bound first.
 BATCH_NODES_PRUNED = 32
 FIT_CACHE_BYTES = 64 * 2**20
+#: A deadline :func:`run_greedy` honours when called without one: set by the
+#: portfolio around members that take none (the registered baselines), so
+#: that a member never runs past the solve's time limit.
+member_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "greedy_member_deadline", default=None)
 #: Starts looked at together by scores marked ``start_first`` (the earliest
 #: feasible start wins: list schedulers).
 START_BLOCK = 8
@@ -817,6 +823,8 @@ def run_greedy(
         A plan that passes :func:`allocopt.validate.validate`.
     """
     t0 = time.perf_counter()
+    if deadline is None:
+        deadline = member_deadline.get()
     p = prep or Prepared(problem)
     sched = Scheduler(p, cost_rate)
     if order is None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .greedy import cost_score, job_order, run_greedy
+from .greedy import cost_score, job_order, member_deadline, run_greedy
 from .params import SolveParams
 from .plan import Plan
 from .prepared import Prepared
@@ -158,12 +158,18 @@ def portfolio_start(problem: Problem, prep: Prepared, params: SolveParams, greed
         if not must and (now >= stop or now + last > stop):
             log.debug("portfolio: %s skipped (time share spent)", name)
             continue
+        # A member cut short by its deadline leaves the rest of its jobs
+        # untried (a valid, weaker plan): the time limit holds whatever the
+        # member's speed on this problem.
+        token = member_deadline.set(half if must else stop)
         try:
             plan = table[name]()
         except Exception:  # a member's bug never stops the solve
             log.warning("portfolio member %s failed", name, exc_info=True)
             result.runs.append((name, time.perf_counter() - now, None))
             continue
+        finally:
+            member_deadline.reset(token)
         last = time.perf_counter() - now
         checked = _checked(problem, plan)
         result.runs.append((name, last, None if checked is None else ()))
