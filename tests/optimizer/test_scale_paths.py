@@ -190,3 +190,22 @@ def test_unplace_keeps_fit_counts_and_class_free_exact(small):
         _place(sched, j, *old[j], on_node)
     for k in range(len(sched._fit_key)):
         assert (sched._fit_count[k] == _recount(sched, k)).all()
+
+
+def test_member_deadline_cuts_a_pass_short(small):
+    """Inside the portfolio a member without a deadline of its own honours
+    the member deadline: past it, jobs that are not required stay untried."""
+    from allocopt.greedy import member_deadline
+
+    problem, p = small
+    token = member_deadline.set(time.perf_counter() - 1.0)
+    try:
+        cut = run_greedy(problem, prep=p)
+    finally:
+        member_deadline.reset(token)
+    full = run_greedy(problem, prep=p)
+    assert is_valid(cut.replace(status="infeasible"), validate(problem, cut))
+    placed = {a.job for a in cut.assignments}
+    assert all(p.required[p.job_index[j]] for j in placed)
+    assert any("not tried" in u.reason for u in cut.unplaced)
+    assert len(full.assignments) > len(cut.assignments)
