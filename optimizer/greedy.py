@@ -237,9 +237,10 @@ class Scheduler:
             self._cls_free_stale[c] = False
 
     def _room(self, n: int, a: int, b: int, K: int) -> np.ndarray:
-        """(K, b-a) int: 1 where node ``n`` has room for each cached demand."""
+        """(K, b-a) bool: where node ``n`` has room for each cached demand
+        (added to or taken from the int counts as 1 / 0)."""
         dem = self._fit_dem[:K, :, None] - EPS  # (K, R, 1)
-        return ((self.free_r[None, :, n, a:b] >= dem) | (dem <= 0)).all(axis=1).astype(np.int32)
+        return ((self.free_r[None, :, n, a:b] >= dem) | (dem <= 0)).all(axis=1)
 
     def starts_for(self, j: int) -> np.ndarray:
         """Start slots allowed now: release, deadline, and *placed* predecessors' ends."""
