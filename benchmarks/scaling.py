@@ -4,9 +4,11 @@
 
 For each k, ``cpsat`` runs with ``SolveParams(parts=k)`` (k = 1: no
 decomposition, the undecomposed path) at the same time limit, and the row
-records the wall time, placed value per tier, cost, the gap to the LP bound
-(computed once per instance, :func:`allocopt.formulations.lp_bound.lp_bounds`), the
-merged plan before the neighbourhood search, and the seconds each part took
+records the wall time, placed value per tier, cost, the gap of each tier to
+the LP bound (computed once per instance,
+:func:`allocopt.formulations.lp_bound.lp_bounds`; ``--lp-limit 0`` skips it and
+the table shows the plan's own ``gaps`` instead, marked ``*``), the merged
+plan before the neighbourhood search, and the seconds each part took
 (the speed-up on k machines is the slowest part against the sum). Rows are
 appended to a JSONL file and printed as a Markdown table.
 """
@@ -23,13 +25,16 @@ from typing import Any
 def run(problem: Any, ks: list[int], time_limit: float, workers: int, engine: str,
         lp_limit: float, seed: int = 0) -> list[dict[str, Any]]:
     from allocopt.formulations.lp_bound import lp_bounds
-    from allocopt.formulations.stages import gap_of
+    from allocopt.formulations.stages import gap_of, gaps_of
     from allocopt import SolveParams, decompose, solve
     from allocopt.prepared import Prepared
     from allocopt.validate import better, is_valid, validate
 
     greedy = solve(problem, solver="greedy")
-    lp = lp_bounds(problem, Prepared(problem), lp_limit, plan=greedy)
+    t_lp = time.perf_counter()
+    lp = lp_bounds(problem, Prepared(problem), lp_limit, plan=greedy) if lp_limit > 0 else {}
+    print(json.dumps({"lp_bound": lp, "seconds": round(time.perf_counter() - t_lp, 1)}),
+          flush=True)
     rows = []
     base = None
     for k in ks:
@@ -47,10 +52,14 @@ def run(problem: Any, ks: list[int], time_limit: float, workers: int, engine: st
             "placed_value_by_priority": m["placed_value_by_priority"],
             "placed_value": m["placed_value"], "cost": m["cost"],
             "gap_lp": gap_of(problem, m, lp) if lp else None,
+            "tier_gaps_lp": ((gaps_of(problem, m, lp) or {}).get("placed_value_by_priority")
+                             if lp else None),
             "ahead_of_greedy": better(problem, m, greedy.metrics),
             "greedy_placed_value": greedy.metrics["placed_value"],
             "part_seconds": [round(r["seconds"], 1) for r in last.get("parts", [])],
+            "own_tier_gaps": (plan.gaps or {}).get("placed_value_by_priority"),
             "merged_placed_value": last.get("merged", {}).get("placed_value"),
+            "repaired_placed_value": last.get("repaired", {}).get("placed_value"),
             "fallback": plan.fallback,
         }
         if k == 1:
@@ -64,14 +73,19 @@ def run(problem: Any, ks: list[int], time_limit: float, workers: int, engine: st
 def table(rows: list[dict[str, Any]]) -> str:
     tiers = sorted({t for r in rows for t in r["placed_value_by_priority"]}, key=int, reverse=True)
     head = ("| k | wall s | " + " | ".join(f"tier {t}" for t in tiers)
-            + " | placed value | vs k=1 | cost | gap to LP | merged (before LNS) | "
-            "part seconds (max / sum) |")
+            + " | placed value | vs k=1 | cost | gap to LP bound, tiers "
+            + " / ".join(tiers[:2]) + " | merged (before LNS) | part seconds (max / sum) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         ps = r["part_seconds"]
         parts = f"{max(ps):.0f} / {sum(ps):.0f}" if ps else "-"
         vs = "-" if r["vs_k1"] is None or r["k"] == 1 else f"{100 * r['vs_k1']:+.2f}%"
-        gap = "-" if r["gap_lp"] is None else f"{100 * r['gap_lp']:.1f}%"
+        # The LP bound's gaps; without one, the plan's own (marked *).
+        tg, own = r.get("tier_gaps_lp"), ""
+        if tg is None:
+            tg, own = r.get("own_tier_gaps") or {}, "*"
+        gap = " / ".join("-" if tg.get(t) is None else f"{100 * tg[t]:.1f}%{own}"
+                         for t in tiers[:2])
         merged = "-" if r["merged_placed_value"] is None else f"{r['merged_placed_value']:,.0f}"
         lines.append(
             f"| {r['k']} | {r['wall']:.0f} | "
@@ -94,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--engine", default="local")
-    ap.add_argument("--lp-limit", type=float, default=60.0)
+    ap.add_argument("--lp-limit", type=float, default=60.0,
+                    help="seconds for the LP bound (0: no bound)")
     ap.add_argument("--out", default="results/scaling.jsonl")
     a = ap.parse_args(argv)
     if a.problem:

@@ -27,7 +27,9 @@ Partition (:func:`partition`):
 Merge (:func:`plan_decomposed`): the parts' plans use disjoint nodes and
 shares of the caps, so their union is a valid plan; the jobs no part placed
 are then offered, in the greedy planner's order, to the capacity still free
-(greedy on the merged schedule), and the remaining time goes to the
+(greedy on the merged schedule), the repair pass of the portfolio
+(:func:`allocopt.repair.repair`) inserts what it can by moving placed jobs
+across part boundaries, and the remaining time goes to the
 neighbourhood search (``_lns`` of :mod:`allocopt.formulations.solve_model`), whose
 neighbourhoods cross part boundaries. The result is validated like every
 plan (:func:`allocopt.solve.solve`).
@@ -298,6 +300,30 @@ def merge(prep: Prepared, placements: list[tuple[int, int, tuple[int, ...]]]) ->
     return sched
 
 
+#: Share of the time left after the merge that the repair pass may use.
+REPAIR_SHARE = 0.25
+
+
+def _repaired(problem: Problem, prep: Prepared, plan: Plan, deadline: float) -> Plan:
+    """``plan`` after the portfolio's repair pass (:func:`allocopt.repair.repair`:
+    unplaced jobs inserted by moving placed ones, across part boundaries),
+    if that is valid and better."""
+    from .repair import repair
+    from .validate import better, compute_metrics, is_valid, validate
+
+    left = deadline - time.perf_counter()
+    if left < 2.0:
+        return plan
+    out = repair(problem, plan, prep, deadline=time.perf_counter() + REPAIR_SHARE * left)
+    if out is plan:
+        return plan
+    out = out.replace(metrics=compute_metrics(problem, out.assignments))
+    probe = out.replace(status="infeasible")
+    if is_valid(probe, validate(problem, out)) and better(problem, out.metrics, plan.metrics):
+        return out
+    return plan
+
+
 def plan_decomposed(problem: Problem, prep: Prepared, params: SolveParams, greedy: Plan,
                     deadline: float, k: int, backend_cls: Any, solver: str) -> Plan:
     """Solve in ``k`` parts, merge, fill leftovers greedily, then LNS."""
@@ -321,6 +347,7 @@ def plan_decomposed(problem: Problem, prep: Prepared, params: SolveParams, greed
         merged = greedy
     elif better(problem, greedy.metrics, merged.metrics):
         merged = greedy
+    merged = _repaired(problem, prep, merged, deadline)
     merge_seconds = time.perf_counter() - t0
     log.info("decomposition: %d parts in %.1fs (%s); merged placed value %.6g",
              len(info), time.perf_counter() - t0,
@@ -331,6 +358,6 @@ def plan_decomposed(problem: Problem, prep: Prepared, params: SolveParams, greed
         plan = plan.replace(metrics=compute_metrics(problem, plan.assignments))
     start, nodes = plan_arrays(prep, plan)
     LAST_RUN.clear()
-    LAST_RUN.update(parts=info, merged=merged_metrics, k=k, part_limit=part_limit,
-                    merge_seconds=merge_seconds)
+    LAST_RUN.update(parts=info, merged=merged_metrics, repaired=merged.metrics, k=k,
+                    part_limit=part_limit, merge_seconds=merge_seconds)
     return to_plan(problem, prep, start, nodes, solver, "not placed by the optimizer")

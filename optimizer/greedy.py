@@ -30,6 +30,7 @@ best option found.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -53,6 +54,16 @@ FIT_CACHE_KEYS = 64
 #: Candidate nodes per batch when classes are visited cheapest bound first.
 BATCH_NODES_PRUNED = 32
 FIT_CACHE_BYTES = 64 * 2**20
+#: A deadline :func:`run_greedy` honours when called without one: set by the
+#: portfolio around members that take none (the registered baselines), so
+#: that a member never runs past the solve's time limit.
+member_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "greedy_member_deadline", default=None)
+#: Starts looked at together by scores marked ``start_first`` (the earliest
+#: feasible start wins: list schedulers).
+START_BLOCK = 8
+#: Job shapes whose per-class constants the scheduler keeps.
+SHAPE_CACHE = 256
 
 
 @dataclass
@@ -72,7 +83,29 @@ class Options:
     power: np.ndarray  # (k,) dynamic kW of one replica
 
 
+@dataclass
+class _Shape:
+    """Per-class constants of one replica of a job shape (:meth:`Scheduler._shape`)."""
+
+    g_c: np.ndarray  # region of each class
+    P_c: np.ndarray  # dynamic kW of one replica
+    kw: np.ndarray  # P_c through PUE
+    kw_idle: np.ndarray  # idle kW through PUE
+    e_idle: np.ndarray  # kWh of a newly active node's idle draw over the horizon
+    act: np.ndarray  # (k, 1) activation cost
+    cum: np.ndarray  # (k, H+1) cumulative cost rate of the class's region
+    count: np.ndarray  # copies per class
+    maint: bool  # any class with maintenance
+    budgeted: bool  # any class in a region with an energy budget
+    capped: bool  # any class in a region with a power cap
+
+
 #: A score: lower is better; given options and the scheduler, one array (k, S).
+#: A score whose function has the attribute ``start_first = True`` promises
+#: that an earlier start always scores lower, and that the scores at the
+#: earliest start with a feasible node do not depend on which other nodes and
+#: later starts are in the batch (list schedulers: ``start * M + rule``); the
+#: engine then looks at the earliest starts first.
 Score = Callable[["Options", "Scheduler", int], np.ndarray]
 
 
@@ -115,6 +148,7 @@ class Scheduler:
         # and starts at once before any node is looked at (see
         # :meth:`class_bounds`).
         self.cls_free = np.full((p.R, p.C, p.H), -np.inf)
+        self._cls_free_stale = np.zeros(p.C, dtype=bool)  # rows brought up to date on use
         # For the most common demand vectors (up to FIT_CACHE_KEYS): per
         # class and slot, whether no active node of the class has room for
         # one replica (K, C, H), and its cumulative count along slots
@@ -124,6 +158,11 @@ class Scheduler:
         self._fit_dem = np.zeros((self._fit_cap, p.R))
         self._fit_count = np.zeros((self._fit_cap, p.C, p.H), dtype=np.int32)
         self._fit_blocked = np.zeros((self._fit_cap, p.C, p.H + 1), dtype=np.int32)
+        # Classes whose cumulative counts are behind their counts, per key
+        # (brought up to date when the key is next asked for).
+        self._fit_stale = np.zeros((self._fit_cap, p.C), dtype=bool)
+        self._capped_idx = np.flatnonzero(np.isfinite(p.power_cap).any(axis=1))
+        self._shapes: dict[tuple, _Shape] = {}
         self.head = p.power_cap.copy()  # facility kW headroom (G, H)
         self.budget_left = p.energy_budget.copy()
         self.capped = np.isfinite(p.power_cap).any(axis=1)
@@ -131,6 +170,7 @@ class Scheduler:
         self.active = np.zeros(p.N, dtype=bool)
         self.class_active = np.zeros(p.C, dtype=int)  # active nodes per class
         self._cand_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._cand_keys: dict[int, list[tuple[int, int]]] = {}  # class -> its cache keys
         self.util = np.zeros(p.N)  # used share of capacity, summed over slots
         self.start = np.full(p.J, -1, dtype=int)
         self.nodes: dict[int, tuple[int, ...]] = {}
@@ -174,24 +214,33 @@ class Scheduler:
             if woke:
                 self.active[n] = True
                 self.class_active[c] += 1
-                for key in [k for k in self._cand_cache if k[0] == c]:
-                    del self._cand_cache[key]
+                for key in self._cand_keys.pop(c, ()):
+                    self._cand_cache.pop(key, None)
                 self.head[g] -= p.pue[g] * p.class_idle[c]
                 energy += p.pue[g] * p.class_idle[c] * p.H * p.slot_hours
             self.budget_left[g] -= energy
-            lo = p.class_first[c]
-            act = np.flatnonzero(self.active[lo:lo + p.class_count[c]]) + lo
-            self.cls_free[:, c, a:b] = self.free_r[:, act, a:b].max(axis=1)
+            self._cls_free_stale[c] = True
             if K:
                 self._fit_count[:K, c, a:b] += self._room(n, a, b, K)
-                np.cumsum(self._fit_count[:K, c] == 0, axis=1, out=self._fit_blocked[:K, c, 1:])
+                self._fit_stale[:K, c] = True
         self.start[j] = start
         self.nodes[j] = tuple(int(n) for n in nodes)
 
+    def _refresh_cls_free(self, classes: np.ndarray) -> None:
+        """Bring :attr:`cls_free` up to date for ``classes`` (placements only
+        mark the classes whose rows changed)."""
+        p = self.prep
+        for c in classes[self._cls_free_stale[classes]]:
+            lo = p.class_first[c]
+            act = np.flatnonzero(self.active[lo:lo + p.class_count[c]]) + lo
+            self.cls_free[:, c] = self.free_r[:, act].max(axis=1) if len(act) else -np.inf
+            self._cls_free_stale[c] = False
+
     def _room(self, n: int, a: int, b: int, K: int) -> np.ndarray:
-        """(K, b-a) int: 1 where node ``n`` has room for each cached demand."""
+        """(K, b-a) bool: where node ``n`` has room for each cached demand
+        (added to or taken from the int counts as 1 / 0)."""
         dem = self._fit_dem[:K, :, None] - EPS  # (K, R, 1)
-        return ((self.free_r[None, :, n, a:b] >= dem) | (dem <= 0)).all(axis=1).astype(np.int32)
+        return ((self.free_r[None, :, n, a:b] >= dem) | (dem <= 0)).all(axis=1)
 
     def starts_for(self, j: int) -> np.ndarray:
         """Start slots allowed now: release, deadline, and *placed* predecessors' ends."""
@@ -217,6 +266,7 @@ class Scheduler:
         nodes = np.concatenate([on, off])
         fresh = np.concatenate([np.zeros(len(on), bool), np.ones(len(off), bool)])
         self._cand_cache[key] = (nodes, fresh)
+        self._cand_keys.setdefault(c, []).append(key)
         return nodes, fresh
 
     def class_options(self, j: int, c: int, starts: np.ndarray, fresh_needed: int,
@@ -333,13 +383,19 @@ class Scheduler:
         """
         p = self.prep
         d = int(p.duration[j])
+        S = len(starts)
         s0, s1 = int(starts[0]), int(starts[-1]) + d
         rel = starts - s0
+        # try_job's starts are a range of slots: slices instead of gathers.
+        rng = s1 - d - s0 == S - 1
+        lo, hi = (slice(s0, s0 + S), slice(s0 + d, s0 + d + S)) if rng else (starts, starts + d)
+        sh = self._shape(j, classes)
         blocked = self._fit_counts(j)
         if blocked is not None:
             bk = blocked[classes]
-            ok_act = (bk[:, starts + d] - bk[:, starts]) == 0
+            ok_act = (bk[:, hi] - bk[:, lo]) == 0
         else:
+            self._refresh_cls_free(classes)
             fit = None
             for r in np.flatnonzero(p.demand[j] > 0):
                 blk = self.cls_free[r][classes, s0:s1] >= p.demand[j, r] - EPS
@@ -350,40 +406,74 @@ class Scheduler:
             blocked = np.zeros((len(classes), s1 - s0 + 1), dtype=np.int32)
             np.cumsum(~fit, axis=1, out=blocked[:, 1:])
             ok_act = (blocked[:, rel + d] - blocked[:, rel]) == 0
-        maint = p.window_free(classes, d, starts)
-        ok_act &= maint
-        ok_fresh = maint & (self.class_active[classes] < p.class_count[classes])[:, None]
-        g_c = p.class_region[classes]
-        P_c = p.class_power(j)[classes]
-        # Regional power caps and energy budgets hold per class exactly.
+        idle_left = (self.class_active[classes] < sh.count)[:, None]
+        if sh.maint:
+            maint = p._window_free_all(d)[classes][:, lo]
+            ok_act &= maint
+            ok_fresh = maint & idle_left
+        else:
+            ok_fresh = np.repeat(idle_left, S, axis=1)
+        g_c = sh.g_c
+        # Regional power caps and energy budgets hold per class exactly;
+        # skipped where even the dearest class of a region fits all of them.
         why = "capacity"
-        if self.budgeted[g_c].any():
-            why = "budget" if (ok_act | ok_fresh).any() else why
-            e_act = p.pue[g_c] * P_c * d * p.slot_hours
-            e_fresh = e_act + p.pue[g_c] * p.class_idle[classes] * p.H * p.slot_hours
+        if sh.budgeted:
+            if stats is not None:
+                why = "budget" if (ok_act | ok_fresh).any() else why
+            e_act = sh.kw * d * p.slot_hours
+            e_fresh = e_act + sh.e_idle
             left = self.budget_left[g_c] + 1e-9
-            ok_act &= (e_act <= left)[:, None]
-            ok_fresh &= (e_fresh <= left)[:, None]
-        if self.capped[g_c].any():
-            why = "power" if (ok_act | ok_fresh).any() else why
-            head = np.full((p.G, len(starts)), np.inf)
-            for g in np.flatnonzero(self.capped):
-                head[g] = sliding_min(self.head[g, s0:s1], d)[rel]
-            kw = p.pue[g_c] * P_c
-            kw_idle = p.pue[g_c] * p.class_idle[classes]
-            hw = head[g_c] + 1e-9
-            ok_act &= kw[:, None] <= hw
-            ok_fresh &= ((kw + kw_idle)[:, None] <= hw) & (
-                kw_idle <= self.head.min(axis=1)[g_c] + 1e-9)[:, None]
-        rate = self.cum_cost[:, starts + d] - self.cum_cost[:, starts]  # (G, S)
-        dyn = P_c[:, None] * rate[g_c]
+            act_in, fresh_in = e_act <= left, e_fresh <= left
+            if not (act_in.all() and fresh_in.all()):
+                ok_act &= act_in[:, None]
+                ok_fresh &= fresh_in[:, None]
+        if sh.capped:
+            if stats is not None:
+                why = "power" if (ok_act | ok_fresh).any() else why
+            cg = self._capped_idx
+            seg = self.head[cg, s0:s1]
+            head_min = self.head.min(axis=1)
+            low = np.full(p.G, np.inf)
+            low[cg] = seg.min(axis=1)
+            if not ((sh.kw + sh.kw_idle <= low[g_c] + 1e-9).all()
+                    and (sh.kw_idle <= head_min[g_c] + 1e-9).all()):
+                head = np.full((p.G, S), np.inf)
+                win = sliding_min(seg, d)
+                head[cg] = win if rng else win[:, rel]
+                hw = head[g_c] + 1e-9
+                ok_act &= sh.kw[:, None] <= hw
+                ok_fresh &= ((sh.kw + sh.kw_idle)[:, None] <= hw) & (
+                    sh.kw_idle <= head_min[g_c] + 1e-9)[:, None]
+        dyn = sh.P_c[:, None] * (sh.cum[:, hi] - sh.cum[:, lo])
         if stats is not None and not (ok_act | ok_fresh).any():
             stats[why] += 1
-        dyn += p.tardiness(j, starts)[None, :]
+        if p.due[j] >= 0 and p.penalty[j] != 0:
+            dyn += p.tardiness(j, starts)[None, :]
         pair = np.where(ok_act, dyn, np.inf)
-        np.minimum(pair, np.where(ok_fresh, dyn + self.activation_cost[classes][:, None], np.inf),
-                   out=pair)
+        np.minimum(pair, np.where(ok_fresh, dyn + sh.act, np.inf), out=pair)
         return pair.min(axis=1), pair, ok_act, ok_fresh
+
+    def _shape(self, j: int, classes: np.ndarray) -> _Shape:
+        """Per-class constants of one replica of ``j`` on ``classes`` (shared
+        by every job with the same demand, power and eligible classes)."""
+        p = self.prep
+        pw = p.jobs[j].power_kw
+        key = (classes.tobytes(), p.demand[j].tobytes(), pw)
+        sh = self._shapes.get(key)
+        if sh is None:
+            if len(self._shapes) >= SHAPE_CACHE:
+                self._shapes.clear()
+            g_c = p.class_region[classes]
+            P_c = p.class_power(j)[classes]
+            kw = p.pue[g_c] * P_c
+            kw_idle = p.pue[g_c] * p.class_idle[classes]
+            sh = self._shapes[key] = _Shape(
+                g_c=g_c, P_c=P_c, kw=kw, kw_idle=kw_idle,
+                e_idle=kw_idle * p.H * p.slot_hours,
+                act=self.activation_cost[classes][:, None], cum=self.cum_cost[g_c],
+                count=p.class_count[classes], maint=bool(p.class_has_maint[classes].any()),
+                budgeted=bool(self.budgeted[g_c].any()), capped=bool(self.capped[g_c].any()))
+        return sh
 
     def _fit_counts(self, j: int) -> np.ndarray | None:
         """(C, H+1) cumulative counts of slots where no active node of a
@@ -405,6 +495,11 @@ class Scheduler:
             if p.N:
                 self._fit_count[k] = np.add.reduceat(room.astype(np.int32), p.class_first, axis=0)
             np.cumsum(self._fit_count[k] == 0, axis=1, out=self._fit_blocked[k, :, 1:])
+            self._fit_stale[k] = False
+        elif self._fit_stale[k].any():
+            cs = np.flatnonzero(self._fit_stale[k])
+            self._fit_blocked[k, cs, 1:] = np.cumsum(self._fit_count[k, cs] == 0, axis=1)
+            self._fit_stale[k, cs] = False
         return self._fit_blocked[k]
 
     # -- choosing ---------------------------------------------------------
@@ -469,6 +564,27 @@ class Scheduler:
         skipped."""
         _, pair, ok_act, ok_fresh = self.class_bounds(j, classes, starts, stats)
         room = np.isfinite(pair)
+        if getattr(score, "start_first", False):
+            # The earliest start with a feasible node wins: look at the
+            # starts where something might fit a block at a time, earliest
+            # first; the first block with a feasible option holds the best.
+            cols = np.flatnonzero(room.any(axis=0))
+            for i in range(0, len(cols), START_BLOCK):
+                got = self._best_single_cols(j, classes, starts, score, stats, room, ok_act,
+                                             ok_fresh, cols[i:i + START_BLOCK])
+                if got is not None:
+                    return got
+            return None
+        return self._best_single_cols(j, classes, starts, score, stats, room, ok_act, ok_fresh,
+                                      np.arange(len(starts)))
+
+    def _best_single_cols(self, j: int, classes: np.ndarray, starts: np.ndarray, score: Score,
+                          stats: dict[str, int], room: np.ndarray, ok_act: np.ndarray,
+                          ok_fresh: np.ndarray, cols: np.ndarray
+                          ) -> tuple[int, tuple[int, ...]] | None:
+        """:meth:`_best_single_all` over the starts ``starts[cols]``."""
+        room, ok_act, ok_fresh = room[:, cols], ok_act[:, cols], ok_fresh[:, cols]
+        starts = starts[cols]
         live = np.flatnonzero(room.any(axis=1))
         best: tuple[float, int, int] | None = None  # (score, start, node)
         i = 0
@@ -708,6 +824,8 @@ def run_greedy(
         A plan that passes :func:`allocopt.validate.validate`.
     """
     t0 = time.perf_counter()
+    if deadline is None:
+        deadline = member_deadline.get()
     p = prep or Prepared(problem)
     sched = Scheduler(p, cost_rate)
     if order is None:

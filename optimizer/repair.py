@@ -46,9 +46,16 @@ def unplace(sched: Scheduler, j: int, on_node: dict[int, set[int]]) -> None:
     s = int(sched.start[j])
     d = int(p.duration[j])
     P_cls = p.class_power(j)
+    K = len(sched._fit_key)
     for n in sched.nodes[j]:
         c = int(p.node_class[n])
         g = int(p.class_region[c])
+        # The per-class fit counts (active nodes with room): take the node's
+        # share out, and put it back below if the node stays active.
+        if K:
+            sched._fit_count[:K, c] -= sched._room(n, 0, p.H, K)
+            sched._fit_stale[:K, c] = True
+        sched._cls_free_stale[c] = True
         sched.free[n, s:s + d] += p.demand[j]
         sched.util[n] -= float((p.demand[j] * sched._capnorm[n]).sum()) * d
         sched.head[g, s:s + d] += p.pue[g] * P_cls[c]
@@ -60,10 +67,12 @@ def unplace(sched: Scheduler, j: int, on_node: dict[int, set[int]]) -> None:
             on_node.pop(n, None)
             sched.active[n] = False
             sched.class_active[c] -= 1
-            for key in [k for k in sched._cand_cache if k[0] == c]:
-                del sched._cand_cache[key]
+            for key in sched._cand_keys.pop(c, ()):
+                sched._cand_cache.pop(key, None)
             sched.head[g] += p.pue[g] * p.class_idle[c]
             sched.budget_left[g] += p.pue[g] * p.class_idle[c] * p.H * p.slot_hours
+        elif K:
+            sched._fit_count[:K, c] += sched._room(n, 0, p.H, K)
     sched.start[j] = -1
     del sched.nodes[j]
 
@@ -114,6 +123,8 @@ def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
     ``eject=False`` only places jobs on top of the plan as it stands (step 1):
     no placed job moves, so the plan gains value and keeps every placement.
     """
+    if deadline is not None and time.perf_counter() > deadline:
+        return plan
     p = prep or Prepared(problem)
     t0 = time.perf_counter()
     sched = schedule_from_plan(p, plan)
@@ -125,6 +136,7 @@ def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
     todo = todo[:MAX_JOBS]
     rng = np.random.default_rng(0)
     changed = False
+    has_succ = np.array([bool(s) for s in p.succs], dtype=bool)
     for j in todo:
         if deadline is not None and time.perf_counter() > deadline:
             break
@@ -137,7 +149,7 @@ def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
             continue
         if "predecessor" in got or not eject:
             continue
-        if _insert_by_ejection(sched, j, on_node, rng, reasons, deadline):
+        if _insert_by_ejection(sched, j, on_node, rng, reasons, deadline, has_succ):
             changed = True
     if not changed:
         return plan
@@ -148,8 +160,11 @@ def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
 
 def _insert_by_ejection(sched: Scheduler, j: int, on_node: dict[int, set[int]],
                         rng: np.random.Generator, reasons: dict[int, str],
-                        deadline: float | None = None) -> bool:
+                        deadline: float | None = None,
+                        has_succ: np.ndarray | None = None) -> bool:
     p = sched.prep
+    if deadline is not None and time.perf_counter() > deadline:
+        return False
     starts = sched.starts_for(j)
     if len(starts) == 0:
         return False
@@ -163,11 +178,11 @@ def _insert_by_ejection(sched: Scheduler, j: int, on_node: dict[int, set[int]],
     # A few starts spread over the window (the earliest always included).
     pick = np.unique(np.linspace(0, len(starts) - 1, num=min(len(starts), 5)).round().astype(int))
     # Jobs that may make way, per region they draw power in (for caps and budgets).
-    movable = np.array([k in sched.nodes and not p.required[k] and not p.succs[k]
-                        and p.priority[k] <= p.priority[j] for k in range(p.J)])
-    in_region = np.zeros((p.J, p.G), dtype=bool)
-    for k, ns in sched.nodes.items():
-        in_region[k, p.node_region[list(ns)]] = True
+    if has_succ is None:
+        has_succ = np.array([bool(s) for s in p.succs], dtype=bool)
+    movable = ((sched.start >= 0) & ~p.required & ~has_succ
+               & (p.priority <= p.priority[j]))
+    in_region = None  # (J, G): job has a replica in region; built when first needed
     powered = p.capped | np.isfinite(p.energy_budget)
     cands: list[tuple[float, list[int]]] = []
     for s in starts[pick]:
@@ -198,6 +213,8 @@ def _insert_by_ejection(sched: Scheduler, j: int, on_node: dict[int, set[int]],
         regs = np.unique(p.node_region[[n for _, _, n, _ in chosen]])
         regs = regs[powered[regs]]
         if len(regs):
+            if in_region is None:
+                in_region = _job_regions(sched)
             busy = np.flatnonzero(movable & in_region[:, regs].any(axis=1)
                                   & (sched.start < s + d) & (sched.start + p.duration > s))
             busy = [int(k) for k in busy if k not in base]
@@ -214,6 +231,17 @@ def _insert_by_ejection(sched: Scheduler, j: int, on_node: dict[int, set[int]],
         if _try_ejection(sched, j, blockers, on_node, reasons):
             return True
     return False
+
+
+def _job_regions(sched: Scheduler) -> np.ndarray:
+    """(J, G) bool: the placed job has a replica in the region."""
+    p = sched.prep
+    out = np.zeros((p.J, p.G), dtype=bool)
+    jobs = [k for k, ns in sched.nodes.items() for _ in ns]
+    nodes = [n for ns in sched.nodes.values() for n in ns]
+    if jobs:
+        out[jobs, p.node_region[nodes]] = True
+    return out
 
 
 def _try_ejection(sched: Scheduler, j: int, blockers: list[int], on_node: dict[int, set[int]],
@@ -258,6 +286,8 @@ def reinsert(problem: Problem, plan: Plan, prep: Prepared | None = None,
     itself when no move lowered the cost."""
     from .greedy import _option_cost
 
+    if deadline is not None and time.perf_counter() > deadline:
+        return plan
     p = prep or Prepared(problem)
     t0 = time.perf_counter()
     sched = schedule_from_plan(p, plan)

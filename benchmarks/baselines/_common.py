@@ -116,6 +116,14 @@ def rule_columns(opts: Options, sched: Scheduler, j: int) -> np.ndarray:
     return cols
 
 
+def start_first(score: Callable) -> Callable:
+    """Mark ``score`` as earliest-start-first (see :data:`allocopt.greedy.Score`):
+    the engine then only looks at the earliest starts where something fits."""
+    score.start_first = True  # type: ignore[attr-defined]
+    return score
+
+
+@start_first
 def start_then_node(opts: Options, sched: Scheduler, j: int) -> np.ndarray:
     """Earliest start, then the first node in file order (exact integers)."""
     n1 = float(sched.prep.N + 1)

@@ -23,6 +23,7 @@ from ._common import (
     job_size,
     register,
     start_then,
+    start_first,
     start_then_rule,
     topo_order,
     window_free,
@@ -48,6 +49,7 @@ def _plan(problem: Problem, prep: Prepared, seed: int) -> Plan:
     dominant = np.argmax(dominant_share(prep), axis=1) if prep.R else np.zeros(prep.J, int)
     maxcap = prep.capacity.max(axis=0) if prep.N else np.zeros(prep.R)
 
+    @start_first
     def tightest(opts: Options, sched: Scheduler, j: int) -> np.ndarray:
         if prep.R == 0:  # no resources: every node fits the same
             return start_then(opts, np.zeros(opts.ok.shape), 0.0)

@@ -21,7 +21,7 @@ import numpy as np
 from allocopt.greedy import run_greedy
 from allocopt.prepared import Prepared
 
-from ._common import register, topo_order
+from ._common import register, start_first, topo_order
 from ._k8s import k8s_key
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def plan(problem: Problem, *, seed: int = 0) -> Plan:
     return _plan(problem, Prepared(problem), seed)
 
 
+@start_first
 def _score(opts: Options, sched: Scheduler, j: int) -> np.ndarray:
     return k8s_key(opts, sched, j, most=False)
 

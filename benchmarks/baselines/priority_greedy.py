@@ -18,7 +18,7 @@ import numpy as np
 from allocopt.greedy import run_greedy
 from allocopt.prepared import Prepared
 
-from ._common import register, start_then, topo_order
+from ._common import register, start_first, start_then, topo_order
 
 if TYPE_CHECKING:
     from allocopt.greedy import Options, Scheduler
@@ -40,6 +40,7 @@ def _plan(problem: Problem, prep: Prepared, seed: int) -> Plan:
     # (resources the node has) x H for a utilisation in [0, 1].
     norm = np.maximum((prep.capacity > 0).sum(axis=1), 1) * prep.H
 
+    @start_first
     def least_utilised(opts: Options, sched: Scheduler, j: int) -> np.ndarray:
         util = np.clip(sched.util[opts.nodes] / norm[opts.nodes], 0.0, 1.0)
         return start_then(opts, np.repeat(util[:, None], len(opts.starts), axis=1), 1.0)
