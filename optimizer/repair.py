@@ -83,8 +83,14 @@ def canonical(sched: Scheduler) -> None:
     capacity, power and maintenance). Taking jobs out can leave an idle copy
     before a busy one, which the full model's symmetry rows exclude, so such a
     plan could not hint it. Only ``sched.nodes`` is renumbered: the schedule
-    is for reading the plan out afterwards."""
+    is for reading the plan out afterwards.
+
+    Re-planning problems are left as they are: there a copy is not
+    interchangeable (running jobs stay on their nodes, a planned job on
+    another copy counts as moved)."""
     p = sched.prep
+    if p.running or p.planned:
+        return
     used = sorted({n for ns in sched.nodes.values() for n in ns})
     rename: dict[int, int] = {}
     nxt: dict[int, int] = {}
@@ -153,7 +159,8 @@ def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
             changed = True
     if not changed:
         return plan
-    canonical(sched)
+    if eject:  # placing on top only leaves every job on its node
+        canonical(sched)
     return plan_from_schedule(problem, p, sched, reasons, solver or plan.solver,
                               plan.solve_seconds + time.perf_counter() - t0)
 

@@ -46,3 +46,30 @@ def test_fill_places_dropped_jobs_without_moving_others(seed, k):
         assert better(p, got.metrics, plan.metrics)
     else:
         assert got is plan
+
+
+def test_canonical_leaves_re_planning_nodes_alone():
+    """Renumbering copies (repair's ``canonical``) moves a lone job from copy
+    #1 to #0, except when the job was planned on #1 (that would be a move)."""
+    from allocopt import Problem
+    from allocopt.greedy import schedule_from_plan
+    from allocopt.plan import Assignment, Plan
+    from allocopt.repair import canonical
+
+    def nodes_after(planned: bool) -> tuple[str, ...]:
+        job = {"id": "a", "demand": {"gpu": 1}, "duration": 1}
+        if planned:
+            job["planned"] = {"start": 0, "nodes": ["n#1"]}
+        p = Problem.from_dict({
+            "horizon": {"slots": 2}, "resources": ["gpu"], "regions": [{"id": "eu"}],
+            "nodes": [{"id": "n", "region": "eu", "capacity": {"gpu": 1}, "count": 2}],
+            "jobs": [job]})
+        prep = Prepared(p)
+        plan = Plan(problem=p.name, status="feasible", solver="x",
+                    assignments=(Assignment("a", 0, 1, ("n#1",)),), unplaced=())
+        sched = schedule_from_plan(prep, plan)
+        canonical(sched)
+        return tuple(prep.node_names[n] for n in sched.nodes[0])
+
+    assert nodes_after(planned=False) == ("n#0",)
+    assert nodes_after(planned=True) == ("n#1",)
