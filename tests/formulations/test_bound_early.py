@@ -45,6 +45,19 @@ def test_early_floors_hold_until_a_stage_gains():
     assert w.floors() == {3: 10.0, 2: 20.0, 1: 30.0, 0: 45.0}
 
 
+def tiny_with_floors(seed: int):
+    """A random problem small enough to enumerate (lexicographic, nothing
+    required), its greedy plan and that plan's positive tier values as
+    floors; None for a problem outside that case."""
+    p = random_problem(seed, max_jobs=3, max_slots=3, max_entries=2, max_count=2,
+                       max_replicas=2)
+    if p.objective.mode != "lexicographic" or any(j.required for j in p.jobs):
+        return None
+    plan = solve(p, solver="greedy")
+    floors = {int(t): v for t, v in plan.metrics["placed_value_by_priority"].items() if v > 0}
+    return p, plan, floors
+
+
 def _cheapest_reaching(p, floors: dict[int, float]) -> float:
     """The least cost of a valid plan whose tier values reach ``floors``
     (enumeration of every plan of a tiny problem)."""
@@ -74,12 +87,10 @@ def test_early_bound_is_below_every_plan_reaching_the_floors(seed):
     """The worker's bound with the greedy plan's tier values as early floors
     is at most the cheapest valid plan with at least those values (found by
     enumerating every plan)."""
-    p = random_problem(seed, max_jobs=3, max_slots=3, max_entries=2, max_count=2,
-                       max_replicas=2)
-    if p.objective.mode != "lexicographic" or any(j.required for j in p.jobs):
+    case = tiny_with_floors(seed)
+    if case is None:
         return
-    plan = solve(p, solver="greedy")
-    floors = {int(t): v for t, v in plan.metrics["placed_value_by_priority"].items() if v > 0}
+    p, plan, floors = case
     w = BoundWorker(p, Prepared(p), time.perf_counter() + 30, early=floors).start()
     while not w.results and w._thread is not None and w._thread.is_alive():
         w._thread.join(0.05)

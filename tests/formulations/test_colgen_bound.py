@@ -5,12 +5,11 @@ above the cheapest plan reaching its floors (enumeration of tiny problems)."""
 from __future__ import annotations
 
 import pytest
-from formulation_kit import problem, random_problem
+from formulation_kit import problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_bound_early import _cheapest_reaching
+from test_bound_early import _cheapest_reaching, tiny_with_floors
 
-from allocopt import solve
 from allocopt.formulations.colgen_bound import colgen_bound
 from allocopt.formulations.packing_bound import solve_bound
 from allocopt.prepared import Prepared
@@ -52,12 +51,10 @@ def test_sharing_a_node_over_time_is_seen():
 @settings(max_examples=6, deadline=None, derandomize=True)
 @given(st.integers(min_value=0, max_value=2**31 - 1))
 def test_colgen_bound_below_every_plan_reaching_the_floors(seed):
-    p = random_problem(seed, max_jobs=3, max_slots=3, max_entries=2, max_count=2,
-                       max_replicas=2)
-    if p.objective.mode != "lexicographic" or any(j.required for j in p.jobs):
+    case = tiny_with_floors(seed)
+    if case is None:
         return
-    plan = solve(p, solver="greedy")
-    floors = {int(t): v for t, v in plan.metrics["placed_value_by_priority"].items() if v > 0}
+    p, plan, floors = case
     b = colgen_bound(Prepared(p), floors, time_limit=10)
     cheapest = _cheapest_reaching(p, floors)
     assert b <= cheapest + 1e-6 * max(1.0, cheapest)
