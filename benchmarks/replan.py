@@ -168,6 +168,18 @@ def variant(problem: Problem, name: str, move_cost: float) -> Problem:
     return Problem.from_dict(data)
 
 
+def service_state(path: Path, *, solver: str, time_limit: float, seed: int, workers: int,
+                  slots: int) -> tuple[Problem, Plan, float]:
+    """What a service holds before an event: the problem at ``path`` planned
+    (the base plan), advanced ``slots`` slots; the plan it holds then (the
+    base plan, shifted: the greedy planner keeps every valid placement); and
+    the ``keep`` move cost (:func:`default_move_cost`)."""
+    problem = load_problem(path)
+    base = solve(problem, solver=solver, time_limit=time_limit, seed=seed, workers=workers)
+    current = advance(problem, base, slots)
+    return current, solve(current, solver="greedy"), default_move_cost(base)
+
+
 def run(path: Path, *, solver: str, time_limit: float, seed: int, workers: int, slots: int,
         scenarios: tuple[str, ...] = SCENARIOS, variants: tuple[str, ...] = VARIANTS,
         base_time_limit: float | None = None) -> list[dict[str, Any]]:
@@ -176,13 +188,9 @@ def run(path: Path, *, solver: str, time_limit: float, seed: int, workers: int, 
     ``base_time_limit`` (default ``time_limit``): the limit of the base plan,
     standing for the search time the plan a service holds has accumulated
     over earlier re-plans."""
-    problem = load_problem(path)
-    base = solve(problem, solver=solver, time_limit=base_time_limit or time_limit, seed=seed,
-                 workers=workers)
-    current = advance(problem, base, slots)
-    mc = default_move_cost(base)
-    # The plan the service holds after advancing: the base plan, shifted.
-    held = solve(current, solver="greedy")
+    current, held, mc = service_state(path, solver=solver,
+                                      time_limit=base_time_limit or time_limit, seed=seed,
+                                      workers=workers, slots=slots)
     rows = []
     for sc in scenarios:
         after = scenario(sc, current, held, seed)
@@ -219,11 +227,8 @@ def build_suite(paths: list[Path], out_dir: Path, *, solver: str, time_limit: fl
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for path in paths:
-        problem = load_problem(path)
-        base = solve(problem, solver=solver, time_limit=time_limit, seed=seed, workers=workers)
-        current = advance(problem, base, slots)
-        held = solve(current, solver="greedy")
-        mc = default_move_cost(base)
+        current, held, mc = service_state(path, solver=solver, time_limit=time_limit, seed=seed,
+                                          workers=workers, slots=slots)
         for sc in scenarios:
             after = scenario(sc, current, held, seed)
             for var in variants:

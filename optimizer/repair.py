@@ -119,6 +119,14 @@ def _jobs_on_nodes(sched: Scheduler) -> dict[int, set[int]]:
     return on_node
 
 
+def _opened(problem: Problem, plan: Plan, prep: Prepared | None
+            ) -> tuple[Prepared, Scheduler, dict[int, set[int]]]:
+    """The prepared problem, ``plan`` as a schedule, and its jobs per node."""
+    p = prep or Prepared(problem)
+    sched = schedule_from_plan(p, plan)
+    return p, sched, _jobs_on_nodes(sched)
+
+
 def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
            deadline: float | None = None, solver: str | None = None,
            eject: bool = True) -> Plan:
@@ -131,10 +139,8 @@ def repair(problem: Problem, plan: Plan, prep: Prepared | None = None,
     """
     if deadline is not None and time.perf_counter() > deadline:
         return plan
-    p = prep or Prepared(problem)
     t0 = time.perf_counter()
-    sched = schedule_from_plan(p, plan)
-    on_node = _jobs_on_nodes(sched)
+    p, sched, on_node = _opened(problem, plan, prep)
     reasons = {p.job_index[u.job]: u.reason for u in plan.unplaced}
     todo = [j for j in reasons if j not in p.static_reasons
             and (p.value[j] > 0 or p.required[j])]
@@ -295,10 +301,8 @@ def reinsert(problem: Problem, plan: Plan, prep: Prepared | None = None,
 
     if deadline is not None and time.perf_counter() > deadline:
         return plan
-    p = prep or Prepared(problem)
     t0 = time.perf_counter()
-    sched = schedule_from_plan(p, plan)
-    on_node = _jobs_on_nodes(sched)
+    p, sched, on_node = _opened(problem, plan, prep)
     movable = [j for j in sched.nodes if not any(sched.start[q] >= 0 for q in p.succs[j])]
     dear = {j: _option_cost(sched, j, int(sched.start[j]), sched.nodes[j]) for j in movable}
     movable.sort(key=lambda j: (-dear[j], j))
