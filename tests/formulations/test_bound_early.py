@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from formulation_kit import assignment_plan, random_problem
+from test_bound_worker import _two_jobs  # the same two-job fixture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,16 +102,6 @@ def test_early_bound_is_below_every_plan_reaching_the_floors(seed):
     for fl, b in w.results:
         assert fl == floors
         assert b <= cheapest + 1e-6 * max(1.0, cheapest)
-
-
-def _two_jobs():
-    from formulation_kit import problem
-
-    return problem([{"id": "a", "demand": {"gpu": 5}, "duration": 1, "value": 1},
-                    {"id": "b", "demand": {"gpu": 5}, "duration": 1, "value": 1}],
-                   slots=1, regions=[{"id": "eu", "price_per_kwh": 1.0}],
-                   nodes=[{"id": "n", "region": "eu", "capacity": {"gpu": 8}, "count": 2,
-                           "kw_per_unit": {"gpu": 1.0}, "cost_per_slot": 10.0}])
 
 
 def test_resolves_when_a_stage_raises_the_floors():
